@@ -1,0 +1,49 @@
+# MaaS — the two commands are `make run` and `make test`; the rest are helpers they use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+export DJANGO_SETTINGS_MODULE := config.settings
+
+.PHONY: run test install setup serve worker lint typecheck bench clean
+
+$(BIN)/.installed: requirements/base.txt requirements/prod.txt requirements/dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements/dev.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+## Migrate, collect static files, load the bundled sample catalogue and a demo client (all idempotent).
+setup: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py import_memes memes/sample/sample_memes.csv --languages memes/sample/sample_languages.csv
+	$(BIN)/python manage.py seed_demo
+
+## Serve the API with demo data on the embedded default (SQLite, local-memory cache, in-process queue).
+run: setup
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## The whole test suite. With DATABASE_URL/REDIS_URL/BROKER_URL set it runs on the real services.
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Dramatiq worker for the real-services mode (the embedded default needs none).
+worker: install
+	$(BIN)/python manage.py rundramatiq --processes 2 --threads 4
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy .
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var

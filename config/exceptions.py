@@ -1,0 +1,106 @@
+"""One error envelope for the whole API: ``{"error": {"code", "message", "details"}}``.
+
+DRF's default handler does the status, headers (``WWW-Authenticate``, ``Retry-After``) and
+rollback; this module only reshapes its body. Django-level errors under ``/api/`` (404, 500, bodies
+that are too large) go through :func:`error_response` so they look the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+# Stable codes a client can switch on; DRF's own default_code where it already is one.
+_CODES_BY_STATUS = {
+    400: "bad_request",
+    401: "not_authenticated",
+    402: "payment_required",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable_entity",
+    429: "throttled",
+    500: "server_error",
+    503: "service_unavailable",
+}
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def error_response(status_code: int, message: str, code: str | None = None, details: dict[str, Any] | None = None) -> JsonResponse:
+    """A JSON error for places outside DRF (Django handlers, middleware)."""
+    return JsonResponse(
+        error_body(code or _CODES_BY_STATUS.get(status_code, "error"), message, details), status=status_code
+    )
+
+
+def _validation_message(detail: Any) -> str:
+    if isinstance(detail, dict):
+        fields = ", ".join(str(name) for name in detail)
+        return f"Invalid input: {fields}."
+    if isinstance(detail, list) and detail:
+        return str(detail[0])
+    return str(detail)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None  # not an API exception: Django's 500 handler answers (also JSON under /api/)
+    assert isinstance(exc, exceptions.APIException)
+
+    details: dict[str, Any] = {}
+    if isinstance(exc, exceptions.ValidationError):
+        code = "validation_error"
+        message = _validation_message(exc.detail)
+        details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+    else:
+        code = getattr(exc, "error_code", None) or (
+            exc.default_code
+            if exc.default_code not in ("error", "invalid")
+            else _CODES_BY_STATUS.get(response.status_code, "error")
+        )
+        detail = exc.detail
+        if isinstance(detail, dict):
+            message = str(detail.get("detail", detail.get("message", "Request failed.")))
+            details = {k: v for k, v in detail.items() if k not in ("detail", "message")}
+        else:
+            message = str(detail)
+        details.update(getattr(exc, "extra_details", None) or {})
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            details["retry_after_seconds"] = int(exc.wait + 0.999)
+    response.data = error_body(str(code), message, details)
+    return response
+
+
+class ApiError(exceptions.APIException):
+    """Base for domain errors: subclass with ``status_code``, ``default_code``, ``default_detail``.
+
+    ``details`` ends up in the envelope's ``details`` (e.g. balance and price of a 402).
+    """
+
+    def __init__(self, detail: str | None = None, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.extra_details = details or {}
+        self.error_code = self.default_code
+
+
+class ServiceUnavailable(ApiError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "service_unavailable"
+    default_detail = "A backing service is unavailable; retry later."

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.urls import include, path
+from django.views import defaults
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config import health
+from config.exceptions import error_response
+
+urlpatterns = [
+    path("", health.health, name="root"),
+    path("api/health", health.health, name="health"),
+    path("api/ready", health.readiness, name="ready"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/", include("memes.urls")),
+    path("api/", include("accounts.urls")),
+    path("api/", include("billing.urls")),
+    path("api/", include("ingest.urls")),
+    path("admin/", admin.site.urls),
+]
+if "django_prometheus" in settings.INSTALLED_APPS:
+    urlpatterns.append(path("", include("django_prometheus.urls")))
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return error_response(404, f"No endpoint at {request.path}.", "not_found")
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return error_response(500, "Internal server error; it has been logged.", "server_error")
+    return defaults.server_error(request)
+
+
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return error_response(400, "Bad request.", "bad_request")
+    return defaults.bad_request(request, exception)

@@ -1,0 +1,57 @@
+"""The service's platform behaviour: liveness, readiness, docs and the one JSON error shape."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+
+def test_root_and_health_answer_small_json(client):
+    for url in ("/", "/api/health"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_ready_reports_every_component(client):
+    response = client.get("/api/ready")
+    assert response.status_code == 200, response.content
+    assert set(response.json()["components"]) == {"database", "cache", "broker"}
+
+
+@pytest.mark.django_db
+def test_ready_names_the_failed_component(client, settings):
+    settings.BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = client.get("/api/ready")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["error"]["code"] == "not_ready"
+    assert body["error"]["details"]["components"]["broker"]["ok"] is False
+    assert body["error"]["details"]["components"]["database"]["ok"] is True
+
+
+def test_unknown_api_path_is_json_404(client):
+    response = client.get("/api/no-such-thing")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_wrong_method_is_json_405(client):
+    response = client.post("/api/health")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_openapi_schema_and_docs_are_served(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    assert "/api/health" in schema.json()["paths"]
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"swagger" in docs.content.lower()
+
+
+def test_debug_is_off_by_default():
+    assert settings.DEBUG is False
