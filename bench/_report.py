@@ -67,10 +67,14 @@ def write_section(name: str, title: str, command: str, body_markdown: str) -> No
     )
     print(section)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
-    text = REPORT.read_text() if REPORT.exists() else (
-        "# Benchmarks\n\nFigures written by the scripts under `bench/` (each owns one section below). "
-        "Machines are noisy 2-core boxes: figures are medians of several runs, with a ratio to a reference "
-        "measured in the same run.\n"
+    text = (
+        REPORT.read_text()
+        if REPORT.exists()
+        else (
+            "# Benchmarks\n\nFigures written by the scripts under `bench/` (each owns one section below). "
+            "Machines are noisy 2-core boxes: figures are medians of several runs, with a ratio to a reference "
+            "measured in the same run.\n"
+        )
     )
     pattern = re.compile(rf"<!-- bench:{re.escape(name)}:start -->.*?<!-- bench:{re.escape(name)}:end -->", re.S)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section + "\n"

@@ -38,7 +38,9 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
-def error_response(status_code: int, message: str, code: str | None = None, details: dict[str, Any] | None = None) -> JsonResponse:
+def error_response(
+    status_code: int, message: str, code: str | None = None, details: dict[str, Any] | None = None
+) -> JsonResponse:
     """A JSON error for places outside DRF (Django handlers, middleware)."""
     return JsonResponse(
         error_body(code or _CODES_BY_STATUS.get(status_code, "error"), message, details), status=status_code

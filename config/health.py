@@ -85,5 +85,8 @@ readiness = ReadinessView.as_view()
 
 readiness_schema = extend_schema(
     summary="Readiness probe: database, cache and broker",
-    responses={200: OpenApiResponse(description="All components answer"), 503: OpenApiResponse(description="A component failed")},
+    responses={
+        200: OpenApiResponse(description="All components answer"),
+        503: OpenApiResponse(description="A component failed"),
+    },
 )

@@ -41,3 +41,32 @@ def _clear_cache() -> None:
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def make_client(db):
+    """Create an API client; returns ``(client, raw_api_key)``.
+
+    ``tokens`` credits the account through the billing ledger, like an operator would.
+    """
+    import itertools
+
+    from accounts.services import api_key_create, client_create
+
+    counter = itertools.count(1)
+
+    def _make(
+        name: str | None = None, *, roles: tuple[str, ...] | list[str] = (), tokens: int = 0, staff: bool = False
+    ):
+        client = client_create(name=name or f"client-{next(counter)}", roles=roles)
+        if staff:
+            client.user.is_staff = True
+            client.user.save(update_fields=["is_staff"])
+        if tokens:
+            from billing.services import account_credit
+
+            account_credit(client_id=client.pk, amount=tokens, reason="test credit")
+        _, raw_key = api_key_create(client=client)
+        return client, raw_key
+
+    return _make

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from accounts.principal import Principal
+from accounts.selectors import client_for_login
+from accounts.serializers import (
+    TokenObtainInputSerializer,
+    TokenPairSerializer,
+    TokenRefreshInputSerializer,
+    WhoAmISerializer,
+)
+from accounts.services import tokens_issue, tokens_refresh
+
+_ERRORS = {400: OpenApiResponse(description="Invalid input"), 401: OpenApiResponse(description="Bad credentials")}
+
+
+class LoginThrottle(AnonRateThrottle):
+    scope = "login"
+
+
+class TokenObtainApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginThrottle]
+
+    @extend_schema(
+        summary="Exchange an API key (or username and password) for JWT access and refresh tokens",
+        request=TokenObtainInputSerializer,
+        responses={200: TokenPairSerializer, **_ERRORS},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        params = TokenObtainInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        client = client_for_login(raw_key=data.get("api_key"), username=data.get("username"))
+        if client is None or ("password" in data and not client.user.check_password(data["password"])):
+            raise AuthenticationFailed("Invalid credentials.", code="invalid_credentials")
+        return Response(tokens_issue(client=client))
+
+
+class TokenRefreshApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginThrottle]
+
+    @extend_schema(
+        summary="Rotate a refresh token: new access + refresh tokens, roles re-read now",
+        request=TokenRefreshInputSerializer,
+        responses={200: TokenPairSerializer, **_ERRORS},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        params = TokenRefreshInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        return Response(tokens_refresh(raw_refresh=params.validated_data["refresh"]))
+
+
+class WhoAmIApi(APIView):
+    @extend_schema(
+        summary="Who the credentials belong to, and the roles they carry",
+        responses={200: WhoAmISerializer, 401: OpenApiResponse(description="Missing or invalid credentials")},
+        tags=["auth"],
+    )
+    def get(self, request: Request) -> Response:
+        principal: Principal = request.auth
+        return Response(
+            {"client_id": principal.client_id, "roles": sorted(principal.roles), "authenticated_via": principal.via}
+        )

@@ -1,0 +1,76 @@
+"""DRF authentication: API keys (``X-Token`` or ``Authorization: Api-Key``) and JWT bearer tokens.
+
+Both put a :class:`~accounts.principal.Principal` in ``request.auth`` and a :class:`ClientUser`
+(no database row loaded) in ``request.user``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.tokens import Token
+
+from accounts.principal import Principal
+from accounts.selectors import principal_for_api_key
+
+
+class ClientUser:
+    """What ``request.user`` is for an API call: enough for permissions and throttles."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+        self.id = self.pk = principal.user_id
+        self.client_id = principal.client_id
+        self.is_staff = principal.is_staff
+
+    def __str__(self) -> str:
+        return f"client {self.client_id}"
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[ClientUser, Principal] | None:
+        raw_key = request.META.get("HTTP_X_TOKEN")
+        if raw_key is None:
+            scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+            if scheme.lower() != "api-key":
+                return None
+            raw_key = value
+        principal = principal_for_api_key(raw_key.strip())
+        if principal is None:
+            raise AuthenticationFailed("Invalid API key: unknown, revoked or malformed.", code="invalid_api_key")
+        return ClientUser(principal), principal
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Api-Key realm="api"'
+
+
+class ClientJWTAuthentication(JWTAuthentication):
+    """Stateless JWT: the client and its roles come from the access token's claims."""
+
+    def authenticate(self, request: Request) -> tuple[ClientUser, Principal] | None:  # type: ignore[override]
+        result: tuple[Any, Token] | None = super().authenticate(request)
+        if result is None:
+            return None
+        token = result[1]
+        try:
+            principal = Principal(
+                client_id=int(token["client_id"]),
+                user_id=int(token["user_id"]),
+                roles=frozenset(token.get("roles", [])),
+                is_staff=bool(token.get("staff", False)),
+                via="jwt",
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AuthenticationFailed("Token carries no client.", code="token_not_valid") from exc
+        return ClientUser(principal), principal
+
+    def get_user(self, validated_token: Token) -> Any:  # no database lookup: claims are enough
+        return None

@@ -1,0 +1,101 @@
+"""Writes for clients, keys and JWTs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.keys import key_generate, key_hash
+from accounts.models import ApiKey, Client
+from accounts.roles import ALL_ROLES
+from accounts.selectors import client_roles, principal_cache_clear
+
+
+class UnknownRole(ValueError):
+    pass
+
+
+@transaction.atomic
+def client_create(*, name: str, roles: Iterable[str] = (), password: str | None = None) -> Client:
+    """Create a client (and its Django user) holding ``roles``."""
+    user = get_user_model().objects.create_user(username=name, password=password)
+    client = Client.objects.create(user=user, name=name)
+    client_roles_set(client=client, roles=roles)
+    return client
+
+
+def client_roles_set(*, client: Client, roles: Iterable[str]) -> None:
+    roles = set(roles)
+    unknown = roles - set(ALL_ROLES)
+    if unknown:
+        raise UnknownRole(f"Unknown role(s): {', '.join(sorted(unknown))}. Known: {', '.join(ALL_ROLES)}.")
+    client.user.groups.set(Group.objects.filter(name__in=roles))  # m2m signal clears the cache
+
+
+@transaction.atomic
+def api_key_create(*, client: Client, name: str = "") -> tuple[ApiKey, str]:
+    """Create a key; return it with the raw key, which is never stored and cannot be shown again."""
+    prefix, raw_key = key_generate()
+    api_key = ApiKey.objects.create(client=client, name=name, prefix=prefix, key_hash=key_hash(raw_key))
+    principal_cache_clear(prefixes=[prefix])
+    return api_key, raw_key
+
+
+def api_key_revoke(*, api_key: ApiKey) -> None:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    principal_cache_clear(prefixes=[api_key.prefix])
+
+
+def _token_pair(client: Client) -> dict[str, Any]:
+    refresh = RefreshToken.for_user(client.user)
+    # Claims copied into every access token derived from this refresh token: the request is then
+    # authorized from the token alone, with no database query.
+    refresh["client_id"] = client.pk
+    refresh["roles"] = sorted(client_roles(client=client))
+    refresh["staff"] = client.user.is_staff
+    access = refresh.access_token
+    return {
+        "access": str(access),
+        "refresh": str(refresh),
+        "token_type": "Bearer",
+        "expires_in": int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()),
+    }
+
+
+def tokens_issue(*, client: Client) -> dict[str, Any]:
+    return _token_pair(client)
+
+
+def tokens_refresh(*, raw_refresh: str) -> dict[str, Any]:
+    """Rotate a refresh token: blacklist it and issue a new pair with the roles re-read now.
+
+    A revoked subscription therefore disappears at the next refresh, and a stolen refresh token
+    works at most once.
+    """
+    try:
+        refresh = RefreshToken(raw_refresh)  # checks signature, expiry, type and the blacklist
+    except TokenError as exc:
+        raise AuthenticationFailed(str(exc), code="token_not_valid") from exc
+    with transaction.atomic():
+        # Lock the outstanding-token row: two concurrent refreshes with the same token would
+        # otherwise both pass the blacklist check and both get a new pair.
+        outstanding = OutstandingToken.objects.select_for_update().filter(jti=refresh["jti"]).first()
+        if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
+            raise AuthenticationFailed("Token is blacklisted", code="token_not_valid")
+        client = Client.objects.select_related("user").filter(user_id=refresh.get("user_id")).first()
+        if client is None or not client.is_active or not client.user.is_active:
+            raise AuthenticationFailed("No active client for this token.", code="no_active_account")
+        BlacklistedToken.objects.create(token=outstanding)
+        return _token_pair(client)

@@ -1,0 +1,43 @@
+"""Keep cached credentials honest: any change to a client's keys, state or roles clears them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models.signals import m2m_changed, post_save
+from django.dispatch import receiver
+
+from accounts.models import ApiKey, Client
+from accounts.selectors import principal_cache_clear
+
+User = get_user_model()
+
+
+@receiver(m2m_changed, sender=User.groups.through)
+def _roles_changed(
+    sender: Any, instance: Any, action: str, reverse: bool, pk_set: set[int] | None, **kwargs: Any
+) -> None:
+    if not action.startswith("post_"):
+        return
+    # reverse: a group's members changed (group.user_set.add(...)); else a user's groups changed.
+    user_ids = (pk_set or set()) if reverse else {instance.pk}
+    for client_id in Client.objects.filter(user_id__in=user_ids).values_list("pk", flat=True):
+        principal_cache_clear(client_id=client_id)
+
+
+@receiver(post_save, sender=Client)
+def _client_saved(sender: Any, instance: Client, **kwargs: Any) -> None:
+    principal_cache_clear(client_id=instance.pk)
+
+
+@receiver(post_save, sender=User)
+def _user_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    if not created:  # is_active / is_staff may have changed
+        for client_id in Client.objects.filter(user_id=instance.pk).values_list("pk", flat=True):
+            principal_cache_clear(client_id=client_id)
+
+
+@receiver(post_save, sender=ApiKey)
+def _key_saved(sender: Any, instance: ApiKey, **kwargs: Any) -> None:
+    principal_cache_clear(prefixes=[instance.prefix])
