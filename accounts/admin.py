@@ -13,18 +13,25 @@ from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.models import ApiKey, Client
-from accounts.roles import ALL_ROLES
-from accounts.selectors import client_roles
-from accounts.services import api_key_create, api_key_revoke, client_create, client_roles_set
+from accounts.models import ApiKey, Client, Subscription
+from accounts.roles import GROUP_ROLES, PREMIUM_AI
+from accounts.selectors import client_roles, premium_until
+from accounts.services import (
+    api_key_create,
+    api_key_revoke,
+    client_create,
+    client_roles_set,
+    subscription_revoke,
+)
 
 
 class ClientForm(forms.ModelForm):
     roles = forms.ModelMultipleChoiceField(
-        queryset=Group.objects.filter(name__in=ALL_ROLES),
+        queryset=Group.objects.filter(name__in=GROUP_ROLES),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="premium_ai: AI memes · billing.topup: may credit accounts · ingest: may post ingest records",
+        help_text="billing.topup: may credit accounts · ingest: may post ingest records. "
+        "Premium AI is a subscription: see Subscriptions below.",
     )
 
     class Meta:
@@ -34,7 +41,15 @@ class ClientForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.fields["roles"].initial = self.instance.user.groups.filter(name__in=ALL_ROLES)
+            self.fields["roles"].initial = self.instance.user.groups.filter(name__in=GROUP_ROLES)
+
+
+class SubscriptionInline(admin.TabularInline):
+    model = Subscription
+    extra = 0
+    fields = ["plan", "starts_at", "ends_at", "note", "created_at"]
+    readonly_fields = ["created_at"]
+    verbose_name_plural = "Subscriptions (premium AI while one runs; set an end date to stop it then)"
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -55,7 +70,7 @@ class ClientAdmin(admin.ModelAdmin):
     list_display = ["name", "id", "is_active", "roles_display", "created_at"]
     list_filter = ["is_active", "user__groups"]
     search_fields = ["name", "=id"]
-    inlines = [ApiKeyInline]
+    inlines = [SubscriptionInline, ApiKeyInline]
     actions = ["issue_api_key"]
 
     @admin.display(description="roles")
@@ -66,7 +81,9 @@ class ClientAdmin(admin.ModelAdmin):
         roles = [group.name for group in form.cleaned_data.get("roles", [])]
         if change:
             obj.save()
-            client_roles_set(client=obj, roles=roles)
+            # The subscription inline manages premium; keep whatever it holds.
+            premium = [PREMIUM_AI] if premium_until(client=obj) is not None else []
+            client_roles_set(client=obj, roles=roles + premium)
             if "name" in form.changed_data:
                 obj.user.username = obj.name
                 obj.user.save(update_fields=["username"])
@@ -124,3 +141,22 @@ class ApiKeyAdmin(admin.ModelAdmin):
         for api_key in queryset:
             api_key_revoke(api_key=api_key)
         self.message_user(request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["client", "plan", "starts_at", "ends_at", "active_now"]
+    list_filter = ["plan", ("ends_at", admin.EmptyFieldListFilter)]
+    search_fields = ["client__name", "note"]
+    autocomplete_fields = ["client"]
+    actions = ["end_now"]
+
+    @admin.display(boolean=True, description="active now")
+    def active_now(self, obj: Subscription) -> bool:
+        return obj.is_active()
+
+    @admin.action(description="Revoke premium now for these clients")
+    def end_now(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        clients = {subscription.client for subscription in queryset.select_related("client")}
+        ended = sum(subscription_revoke(client=client) for client in clients)
+        self.message_user(request, f"Ended {ended} running subscription(s).", messages.SUCCESS)

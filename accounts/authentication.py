@@ -6,6 +6,7 @@ Both put a :class:`~accounts.principal.Principal` in ``request.auth`` and a :cla
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rest_framework.authentication import BaseAuthentication
@@ -15,7 +16,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.tokens import Token
 
 from accounts.principal import Principal
-from accounts.selectors import principal_for_api_key
+from accounts.selectors import principal_for_api_key, roles_at
 
 
 class ClientUser:
@@ -52,6 +53,12 @@ class ApiKeyAuthentication(BaseAuthentication):
         return 'Api-Key realm="api"'
 
 
+def _premium_ends(claim: Any) -> float | None:
+    if claim is None:
+        return None
+    return float("inf") if claim == "never" else float(claim)
+
+
 class ClientJWTAuthentication(JWTAuthentication):
     """Stateless JWT: the client and its roles come from the access token's claims."""
 
@@ -64,7 +71,7 @@ class ClientJWTAuthentication(JWTAuthentication):
             principal = Principal(
                 client_id=int(token["client_id"]),
                 user_id=int(token["user_id"]),
-                roles=frozenset(token.get("roles", [])),
+                roles=roles_at(token.get("roles", []), _premium_ends(token.get("premium_until")), time.time()),
                 is_staff=bool(token.get("staff", False)),
                 via="jwt",
             )

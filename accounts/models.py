@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Client(models.Model):
@@ -46,3 +49,36 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class Subscription(models.Model):
+    """A paid plan held for a period. ``premium_ai`` is a role while a subscription to it is active:
+    it starts at ``starts_at`` and ends at ``ends_at`` (never, when empty) without anyone acting."""
+
+    PREMIUM_AI = "premium_ai"
+    PLANS = [(PREMIUM_AI, "Premium AI memes")]
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="subscriptions")
+    plan = models.CharField(max_length=32, choices=PLANS, default=PREMIUM_AI)
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until revoked.")
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+        indexes = [models.Index(fields=["client", "plan", "ends_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("starts_at")),
+                name="subscription_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        until = self.ends_at.date().isoformat() if self.ends_at else "open-ended"
+        return f"{self.client} {self.plan} from {self.starts_at.date().isoformat()} ({until})"
+
+    def is_active(self, at: datetime | None = None) -> bool:
+        at = at or timezone.now()
+        return self.starts_at <= at and (self.ends_at is None or at < self.ends_at)

@@ -3,14 +3,17 @@ costs no database query in the steady state."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.core.cache import cache
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.keys import key_matches, key_prefix
-from accounts.models import ApiKey, Client
+from accounts.models import ApiKey, Client, Subscription
 from accounts.principal import Principal
+from accounts.roles import GROUP_ROLES, PREMIUM_AI
 
 PRINCIPAL_CACHE_SECONDS = 300
 _MISSING = "missing"
@@ -20,9 +23,37 @@ def _key_cache_key(prefix: str) -> str:
     return f"accounts:key:{prefix}"
 
 
+def client_group_roles(*, client: Client) -> frozenset[str]:
+    return frozenset(client.user.groups.filter(name__in=GROUP_ROLES).values_list("name", flat=True))
+
+
+def premium_until(*, client: Client) -> float | None:
+    """When the client's premium subscription ends (Unix time; ``inf`` if open-ended), or None
+    when it has none active now. Carried in cached records and JWTs so that an expiry takes
+    effect on time with no query."""
+    now = timezone.now()
+    ends = list(
+        Subscription.objects.filter(client=client, plan=Subscription.PREMIUM_AI, starts_at__lte=now)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        .values_list("ends_at", flat=True)
+    )
+    if not ends:
+        return None
+    return float("inf") if None in ends else max(e.timestamp() for e in ends if e is not None)
+
+
 def client_roles(*, client: Client) -> frozenset[str]:
-    """The roles a client holds now: the names of its user's groups."""
-    return frozenset(client.user.groups.values_list("name", flat=True))
+    """The roles a client holds now."""
+    premium = premium_until(client=client) is not None
+    return client_group_roles(client=client) | ({PREMIUM_AI} if premium else frozenset())
+
+
+def roles_at(group_roles: frozenset[str] | list[str], premium_ends: float | None, now: float) -> frozenset[str]:
+    """Roles from a cached record or token: premium only while its subscription runs."""
+    roles = frozenset(group_roles)
+    if premium_ends is not None and now < premium_ends:
+        roles |= {PREMIUM_AI}
+    return roles
 
 
 def _key_record(prefix: str) -> dict[str, Any] | None:
@@ -47,7 +78,8 @@ def _key_record(prefix: str) -> dict[str, Any] | None:
         "client_id": client.pk,
         "user_id": client.user_id,
         "is_staff": client.user.is_staff,
-        "roles": sorted(client_roles(client=client)),
+        "roles": sorted(client_group_roles(client=client)),
+        "premium_until": premium_until(client=client),
     }
     cache.set(_key_cache_key(prefix), record, PRINCIPAL_CACHE_SECONDS)
     return record
@@ -65,7 +97,7 @@ def principal_for_api_key(raw_key: str) -> Principal | None:
     return Principal(
         client_id=record["client_id"],
         user_id=record["user_id"],
-        roles=frozenset(record["roles"]),
+        roles=roles_at(record["roles"], record["premium_until"], time.time()),
         is_staff=record["is_staff"],
         via="api_key",
         api_key_id=record["key_id"],

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import TokenError
@@ -16,9 +18,9 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.keys import key_generate, key_hash
-from accounts.models import ApiKey, Client
-from accounts.roles import ALL_ROLES
-from accounts.selectors import client_roles, principal_cache_clear
+from accounts.models import ApiKey, Client, Subscription
+from accounts.roles import ALL_ROLES, GROUP_ROLES, PREMIUM_AI
+from accounts.selectors import client_group_roles, premium_until, principal_cache_clear
 
 
 class UnknownRole(ValueError):
@@ -35,11 +37,37 @@ def client_create(*, name: str, roles: Iterable[str] = (), password: str | None 
 
 
 def client_roles_set(*, client: Client, roles: Iterable[str]) -> None:
+    """Grant exactly ``roles``: groups for the group roles, an open-ended subscription for premium."""
     roles = set(roles)
     unknown = roles - set(ALL_ROLES)
     if unknown:
         raise UnknownRole(f"Unknown role(s): {', '.join(sorted(unknown))}. Known: {', '.join(ALL_ROLES)}.")
-    client.user.groups.set(Group.objects.filter(name__in=roles))  # m2m signal clears the cache
+    client.user.groups.set(Group.objects.filter(name__in=roles & set(GROUP_ROLES)))  # m2m signal clears the cache
+    has_premium = premium_until(client=client) is not None
+    if PREMIUM_AI in roles and not has_premium:
+        subscription_grant(client=client)
+    elif PREMIUM_AI not in roles and has_premium:
+        subscription_revoke(client=client)
+
+
+def subscription_grant(*, client: Client, ends_at: datetime | None = None, note: str = "") -> Subscription:
+    subscription = Subscription.objects.create(client=client, plan=Subscription.PREMIUM_AI, ends_at=ends_at, note=note)
+    principal_cache_clear(client_id=client.pk)
+    return subscription
+
+
+def subscription_revoke(*, client: Client) -> int:
+    """End every running premium subscription of ``client`` now; returns how many were ended."""
+    now = timezone.now()
+    ended = (
+        Subscription.objects.filter(client=client, plan=Subscription.PREMIUM_AI, starts_at__lte=now)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        .update(ends_at=now)
+    )
+    # Not started yet: drop them (ends_at must stay after starts_at).
+    Subscription.objects.filter(client=client, plan=Subscription.PREMIUM_AI, starts_at__gt=now).delete()
+    principal_cache_clear(client_id=client.pk)
+    return ended
 
 
 @transaction.atomic
@@ -63,7 +91,11 @@ def _token_pair(client: Client) -> dict[str, Any]:
     # Claims copied into every access token derived from this refresh token: the request is then
     # authorized from the token alone, with no database query.
     refresh["client_id"] = client.pk
-    refresh["roles"] = sorted(client_roles(client=client))
+    refresh["roles"] = sorted(client_group_roles(client=client))
+    # premium_ai is granted at request time while now < premium_until, so an access token stops
+    # carrying it the moment the subscription ends, not at its own expiry.
+    ends = premium_until(client=client)
+    refresh["premium_until"] = None if ends is None else ("never" if ends == float("inf") else ends)
     refresh["staff"] = client.user.is_staff
     access = refresh.access_token
     return {

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models.signals import m2m_changed, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from accounts.models import ApiKey, Client
+from accounts.models import ApiKey, Client, Subscription
 from accounts.selectors import principal_cache_clear
 
 User = get_user_model()
@@ -41,3 +41,9 @@ def _user_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> Non
 @receiver(post_save, sender=ApiKey)
 def _key_saved(sender: Any, instance: ApiKey, **kwargs: Any) -> None:
     principal_cache_clear(prefixes=[instance.prefix])
+
+
+@receiver(post_save, sender=Subscription)
+@receiver(post_delete, sender=Subscription)
+def _subscription_changed(sender: Any, instance: Subscription, **kwargs: Any) -> None:
+    principal_cache_clear(client_id=instance.client_id)

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-ROLES = ("premium_ai", "billing.topup", "ingest")
+ROLES = ("billing.topup", "ingest")
 
 
 def create_role_groups(apps, schema_editor):
