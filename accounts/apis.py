@@ -25,11 +25,19 @@ class LoginThrottle(AnonRateThrottle):
     scope = "login"
 
 
-class TokenObtainApi(APIView):
+class _CredentialsApi(APIView):
+    """Token endpoints authenticate no one, but a bad credential must still be a 401: DRF answers
+    403 instead when a view offers no authentication challenge, so offer one."""
+
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [LoginThrottle]
 
+    def get_authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+class TokenObtainApi(_CredentialsApi):
     @extend_schema(
         summary="Exchange an API key (or username and password) for JWT access and refresh tokens",
         request=TokenObtainInputSerializer,
@@ -46,11 +54,7 @@ class TokenObtainApi(APIView):
         return Response(tokens_issue(client=client))
 
 
-class TokenRefreshApi(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes = [LoginThrottle]
-
+class TokenRefreshApi(_CredentialsApi):
     @extend_schema(
         summary="Rotate a refresh token: new access + refresh tokens, roles re-read now",
         request=TokenRefreshInputSerializer,

@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from billing.apis import BalanceApi, TopUpCreateApi, UsageApi
 
 app_name = "billing"
-urlpatterns: list = []
+urlpatterns = [
+    path("balance", BalanceApi.as_view(), name="balance"),
+    path("usage", UsageApi.as_view(), name="usage"),
+    path("billing/topups", TopUpCreateApi.as_view(), name="topup-create"),
+]

@@ -147,6 +147,8 @@ DRAMATIQ_BROKER = {
         "dramatiq.middleware.AgeLimit",
         "dramatiq.middleware.TimeLimit",
         "dramatiq.middleware.Callbacks",
+        # Before Retries: after_* hooks run in reverse order, and it acts on what Retries decided.
+        "ingest.middleware.DeadLetters",
         "dramatiq.middleware.Retries",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
     ],
@@ -182,11 +184,16 @@ REST_FRAMEWORK = {
         "accounts.authentication.ClientJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsClient"],
+    # Per-client limit, counted in the cache (Redis in real mode) with one atomic INCR per request.
+    "DEFAULT_THROTTLE_CLASSES": ["billing.throttling.ClientRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_LOGIN", default="30/min"),
+        "client": env.str("THROTTLE_CLIENT", default="6000/min"),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    # `format` is a parameter of ours (json/image), not DRF's renderer switch.
+    "URL_FORMAT_OVERRIDE": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MaaS — Memes-as-a-Service",
@@ -208,8 +215,38 @@ SIMPLE_JWT = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAAS_MAX_BODY_BYTES", default=64 * 1024)
 
 # --- App settings (one namespaced dict per app, like REST_FRAMEWORK) -------------------------
+# Ingest pipeline (ingest/conf.py lists every key and its default).
+INGEST = {
+    # Queue name: give each deployment (or test run) sharing a broker its own.
+    "QUEUE_NAME": env.str("INGEST_QUEUE", default="ingest"),
+    "PUBLISH_TIMEOUT_SECONDS": env.float("INGEST_PUBLISH_TIMEOUT", default=5.0),  # then 503 + Retry-After
+}
 MEMES = {
     "DEFAULT_LANGUAGE": env.str("MEMES_DEFAULT_LANGUAGE", default="en"),
+    # Each process checks the catalogue version at most this often and refreshes its search index.
+    "INDEX_CHECK_SECONDS": env.float("MEMES_INDEX_CHECK_SECONDS", default=1.0),
+    # AI memes (memes.generation): "local" (Markov model, offline) or "openai"; empty = "openai" when a
+    # base URL and a key are set, else "local". The OpenAI backend falls back to the local model.
+    "AI_GENERATOR": env.str("MEMES_AI_GENERATOR", default=""),
+    "AI_MODEL_DIR": env.str("MEMES_AI_MODEL_DIR", default=str(VAR_DIR)),  # ai_model_<lang>.json (train_ai)
+    "AI_TRAIN_ON_THE_FLY": env.bool("MEMES_AI_TRAIN_ON_THE_FLY", default=True),  # no file: train from the DB once
+    "OPENAI_BASE_URL": env.str("OPENAI_BASE_URL", default=""),  # e.g. https://api.openai.com/v1
+    "OPENAI_API_KEY": env.str("OPENAI_API_KEY", default=""),
+    "OPENAI_MODEL": env.str("OPENAI_MODEL", default="gpt-4o-mini"),
+    "OPENAI_TIMEOUT": env.float("OPENAI_TIMEOUT", default=3.0),  # seconds per attempt
+    "OPENAI_RETRIES": env.int("OPENAI_RETRIES", default=2),  # retries after the first attempt
+    "OPENAI_DEADLINE": env.float("OPENAI_DEADLINE", default=5.0),  # seconds for all attempts, then local
+}
+
+BILLING = {
+    # Tokens charged per meme served, by meme kind.
+    "PRICES": {
+        "text": env.int("BILLING_PRICE_TEXT", default=1),
+        "image": env.int("BILLING_PRICE_IMAGE", default=1),
+        "ai": env.int("BILLING_PRICE_AI", default=1),
+    },
+    "IDEMPOTENCY_TTL_HOURS": env.int("BILLING_IDEMPOTENCY_TTL_HOURS", default=24),
+    "TOPUP_MAX_TOKENS": env.int("BILLING_TOPUP_MAX_TOKENS", default=10_000_000),  # per top-up
 }
 
 # --- Logging: structured (key=value) lines on stderr ----------------------------------------

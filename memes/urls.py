@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from memes.apis import MemeDetailApi, MemePngApi, MemeSearchApi
 
 app_name = "memes"
-urlpatterns: list = []
+urlpatterns = [
+    path("memes", MemeSearchApi.as_view(), name="search"),
+    path("memes/<int:meme_id>", MemeDetailApi.as_view(), name="detail"),
+    path("memes/<int:meme_id>.png", MemePngApi.as_view(), name="png"),
+]

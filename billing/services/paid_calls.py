@@ -1,0 +1,299 @@
+"""The paid-call core: serve something, charge for it exactly once.
+
+Order of work, and why:
+
+1. ``Idempotency-Key`` seen before (within its lifetime)? Answer the stored response, charge 0.
+   Same key, other parameters → 422.
+2. ``produce()`` — pick (or generate) the meme. It runs *before* the account row is locked: the
+   row lock is the one thing that serialises a client's calls, so it must be held for as short a
+   time as possible, never across a search, an image render or an AI backend's network call. If
+   ``produce()`` raises (404 no match, 400, anything), nothing has been charged or stored.
+3. Charge, atomically, in one transaction: lock the account row, check the balance, debit it,
+   append the ledger entry, store the idempotency record. On PostgreSQL this is ONE statement
+   (``UPDATE … WHERE balance >= price RETURNING`` feeding ``INSERT``s through CTEs), run as its own
+   transaction: the row lock is taken and released inside the server, so it is never held while a
+   Python thread waits for the GIL or the network. Elsewhere (SQLite) it is the same steps in an
+   ``atomic()`` block around a ``select_for_update()``. Not enough tokens → 402 and the produced
+   result is dropped: nothing charged, nothing stored.
+4. Two concurrent calls with the same key both get to step 3; the second waits on the row lock,
+   then hits the (client, key) unique constraint, its whole charge rolls back, and it answers the
+   winner's stored response with charge 0.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from billing.exceptions import IdempotencyKeyReused, InsufficientTokens
+from billing.models import IdempotencyRecord, LedgerEntry, TokenAccount
+
+logger = logging.getLogger("maas.billing")
+
+ResultT = TypeVar("ResultT")
+
+# PostgreSQL charges in one statement; tests flip this to prove the portable path too.
+SINGLE_STATEMENT_ON_POSTGRES = True
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PaidCallResult:
+    payload: dict[str, Any]  # serialize(result), or the stored one on a replay
+    price: int  # the price of what was served
+    charged: int  # what THIS call charged: the price, or 0 on a replay
+    balance: int  # the balance left after this call
+    replayed: bool  # True: an Idempotency-Key replay, nothing charged now
+    ledger_entry_id: int  # the debit that paid for the payload (the original one on a replay)
+
+
+def paid_call(
+    *,
+    client_id: int,
+    price: int | Callable[[ResultT], int],
+    request_key: str,
+    produce: Callable[[], ResultT],
+    serialize: Callable[[ResultT], dict[str, Any]],
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
+    reason: str = "meme served",
+    actor: str = "",
+    check_balance_first: bool = False,
+) -> PaidCallResult:
+    """Serve ``produce()`` to ``client_id`` and charge ``price`` for it, exactly once.
+
+    ``price`` is a number of tokens, or a function of the produced result (when the price depends on
+    what was picked, e.g. its kind: ``lambda meme: price_for(meme.kind)``). ``request_key`` is what
+    the ledger records as the request paid for (method, path and query). ``serialize`` turns the
+    result into the JSON-able payload that is stored for idempotent replays. ``fingerprint``
+    identifies the request's parameters (see ``billing.idempotency.request_fingerprint``).
+    ``check_balance_first`` adds one read before ``produce()`` so that an expensive producer (AI) is
+    not run for a client who cannot pay a fixed ``price``.
+
+    Raises :class:`InsufficientTokens` (402), :class:`IdempotencyKeyReused` (422), or whatever
+    ``produce()`` raises — in every case nothing is charged.
+    """
+    if idempotency_key is not None:
+        replay = _replay(client_id=client_id, key=idempotency_key, fingerprint=fingerprint)
+        if replay is not None:
+            return replay
+    if check_balance_first and isinstance(price, int):
+        balance = _balance(client_id)
+        if balance < price:
+            raise InsufficientTokens(balance=balance, price=price)
+
+    result = produce()
+    amount = price(result) if callable(price) else price
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
+        raise ValueError(f"A price must be a positive whole number of tokens, not {amount!r}.")
+    payload = serialize(result)
+    stored_json = None
+    if idempotency_key is not None:
+        stored_json = json.dumps(payload, cls=DjangoJSONEncoder)
+        payload = json.loads(stored_json)  # the first answer is exactly what a replay will get
+
+    charge = _charge_single_statement if _single_statement() else _charge_locked
+    try:
+        entry_id, balance_after = charge(
+            client_id=client_id,
+            amount=amount,
+            reason=reason[:200],
+            request_ref=request_key[:500],
+            actor=actor[:150],
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            stored_json=stored_json,
+        )
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        # A concurrent call with the same key committed first; our debit rolled back with the insert.
+        replay = _replay(client_id=client_id, key=idempotency_key, fingerprint=fingerprint)
+        if replay is None:
+            raise
+        return replay
+    return PaidCallResult(
+        payload=payload, price=amount, charged=amount, balance=balance_after, replayed=False, ledger_entry_id=entry_id
+    )
+
+
+def _single_statement() -> bool:
+    return SINGLE_STATEMENT_ON_POSTGRES and connection.vendor == "postgresql"
+
+
+def _ttl() -> timedelta:
+    return timedelta(hours=settings.BILLING.get("IDEMPOTENCY_TTL_HOURS", 24))
+
+
+def _balance(client_id: int) -> int:
+    balance = TokenAccount.objects.filter(client_id=client_id).values_list("balance", flat=True).first()
+    return balance or 0
+
+
+def _replay(*, client_id: int, key: str, fingerprint: str) -> PaidCallResult | None:
+    """The stored outcome of an earlier call with this key, or None if there is none (or it expired)."""
+    record = (
+        IdempotencyRecord.objects.filter(client_id=client_id, key=key)
+        .values("pk", "fingerprint", "response", "price", "ledger_entry_id", "created_at")
+        .first()
+    )
+    if record is None:
+        return None
+    if record["created_at"] < timezone.now() - _ttl():
+        # Expired: forget it so this call can store its own (the unique constraint would refuse it).
+        IdempotencyRecord.objects.filter(pk=record["pk"], created_at=record["created_at"]).delete()
+        return None
+    if record["fingerprint"] != fingerprint:
+        raise IdempotencyKeyReused(details={"idempotency_key": key})
+    return PaidCallResult(
+        payload=record["response"],
+        price=record["price"],
+        charged=0,
+        balance=_balance(client_id),
+        replayed=True,
+        ledger_entry_id=record["ledger_entry_id"],
+    )
+
+
+@functools.cache
+def _charge_sql(with_idempotency: bool) -> str:
+    account, entry, record = (m._meta.db_table for m in (TokenAccount, LedgerEntry, IdempotencyRecord))
+    sql = f"""
+        WITH debit AS (
+            UPDATE {account}
+               SET balance = balance - %(amount)s,
+                   tokens_spent = tokens_spent + %(amount)s,
+                   paid_calls = paid_calls + 1,
+                   updated_at = %(now)s
+             WHERE client_id = %(client_id)s AND balance >= %(amount)s
+         RETURNING client_id, balance
+        ), entry AS (
+            INSERT INTO {entry}
+                   (account_id, kind, amount, balance_after, reason, request_ref, idempotency_key, actor, created_at)
+            SELECT client_id, 'debit', -%(amount)s, balance, %(reason)s, %(request_ref)s, %(key)s, %(actor)s, %(now)s
+              FROM debit
+         RETURNING id, balance_after
+        )"""
+    if with_idempotency:
+        sql += f""", record AS (
+            INSERT INTO {record}
+                   (client_id, key, fingerprint, response, price, balance_after, ledger_entry_id, created_at)
+            SELECT %(client_id)s, %(key)s, %(fingerprint)s, %(response)s::jsonb, %(amount)s, balance_after, id, %(now)s
+              FROM entry
+        )"""
+    return sql + " SELECT id, balance_after FROM entry"
+
+
+def _charge_single_statement(
+    *,
+    client_id: int,
+    amount: int,
+    reason: str,
+    request_ref: str,
+    actor: str,
+    idempotency_key: str | None,
+    fingerprint: str,
+    stored_json: str | None,
+) -> tuple[int, int]:
+    """PostgreSQL: lock, check, debit, ledger and idempotency record in one statement.
+
+    The UPDATE takes the account row's lock (the lock ``select_for_update()`` would take) and holds
+    it to the end of the transaction. A concurrent debit of the same account waits for it, then
+    re-checks ``balance >= amount`` against the committed balance: two calls can never both spend
+    the last token, and the ledger entries of one account are appended in balance order.
+    """
+    params: dict[str, Any] = {
+        "client_id": client_id,
+        "amount": amount,
+        "now": timezone.now(),
+        "reason": reason,
+        "request_ref": request_ref,
+        "key": idempotency_key,
+        "actor": actor,
+        "fingerprint": fingerprint,
+        "response": stored_json,
+    }
+    sql = _charge_sql(idempotency_key is not None)
+    if connection.in_atomic_block:
+        # Inside a caller's transaction: a savepoint, so a duplicate key does not poison it.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    else:
+        # Autocommit: the statement is its own transaction, committed before it returns.
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    if row is None:  # no account, or balance < amount: nothing was written
+        raise InsufficientTokens(balance=_balance(client_id), price=amount)
+    return row[0], row[1]
+
+
+def _charge_locked(
+    *,
+    client_id: int,
+    amount: int,
+    reason: str,
+    request_ref: str,
+    actor: str,
+    idempotency_key: str | None,
+    fingerprint: str,
+    stored_json: str | None,
+) -> tuple[int, int]:
+    """Portable charge (SQLite, or PostgreSQL when the single statement is switched off)."""
+    now = timezone.now()
+    with transaction.atomic():
+        # Lock the account row until commit. Without it, two concurrent calls could both read a
+        # balance of 1, both pass the check and both debit (a lost update: balance -1, or a
+        # constraint error after serving). On SQLite the IMMEDIATE transaction has already taken the
+        # database's write lock, which serialises the same way.
+        balance = TokenAccount.objects.select_for_update().filter(client_id=client_id).values_list("balance", flat=True)
+        current = balance.first()
+        if current is None or current < amount:
+            raise InsufficientTokens(balance=current or 0, price=amount)
+        TokenAccount.objects.filter(client_id=client_id).update(
+            balance=F("balance") - amount,
+            tokens_spent=F("tokens_spent") + amount,
+            paid_calls=F("paid_calls") + 1,
+            updated_at=now,
+        )
+        entry = LedgerEntry.objects.create(
+            account_id=client_id,
+            kind=LedgerEntry.Kind.DEBIT,
+            amount=-amount,
+            balance_after=current - amount,
+            reason=reason,
+            request_ref=request_ref,
+            idempotency_key=idempotency_key,
+            actor=actor,
+            created_at=now,
+        )
+        if idempotency_key is not None:
+            IdempotencyRecord.objects.create(
+                client_id=client_id,
+                key=idempotency_key,
+                fingerprint=fingerprint,
+                response=json.loads(stored_json or "null"),
+                price=amount,
+                balance_after=entry.balance_after,
+                ledger_entry=entry,
+                created_at=now,
+            )
+    return entry.pk, entry.balance_after
+
+
+def idempotency_records_purge(*, older_than: timedelta | None = None) -> int:
+    """Delete idempotency records past their lifetime (default: the configured TTL); returns how many."""
+    cutoff = timezone.now() - (older_than if older_than is not None else _ttl())
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

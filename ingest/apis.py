@@ -1,0 +1,180 @@
+"""``POST /api/ingest`` and ``GET /api/ingest/{id}``.
+
+The POST view reads and checks the raw body itself instead of DRF's ``request.data``: the checks
+must happen in a fixed order (415, then 413 without reading past the limit, then 400 for
+non-JSON, then every field rule at once) and the parser must be strict where ``json`` is lax.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from django.http import HttpRequest
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import role_required
+from accounts.principal import Principal
+from accounts.roles import INGEST
+from ingest.conf import ingest_setting
+from ingest.exceptions import (
+    BadContentLength,
+    InvalidJson,
+    LengthRequired,
+    NotAnObject,
+    PayloadTooLarge,
+    UnsupportedContentType,
+)
+from ingest.selectors import record_status
+from ingest.services import record_accept
+from ingest.validation import BodyNotJson, BodyNotObject, RecordInvalid, Rules, record_parse
+
+_READ_CHUNK = 64 * 1024
+_IDEMPOTENCY_KEY_MAX = 255
+
+
+def body_read(request: HttpRequest, *, limit: int) -> bytes:
+    """The request body, refusing (413) anything over ``limit`` bytes without reading past it."""
+    raw_length = request.META.get("CONTENT_LENGTH")
+    if raw_length:
+        if not (raw_length.isascii() and raw_length.isdigit()):
+            raise BadContentLength()
+        if int(raw_length) > limit:
+            raise PayloadTooLarge(details={"limit_bytes": limit})
+        stream = request  # Django's stream stops at Content-Length
+    elif "wsgi.input" in request.META and request.META.get("HTTP_TRANSFER_ENCODING"):
+        # A chunked body on WSGI: Django sees it as empty (no Content-Length). Servers that decode
+        # chunking (granian, gunicorn) say so with wsgi.input_terminated; read it ourselves.
+        if not request.META.get("wsgi.input_terminated"):
+            raise LengthRequired()
+        stream = request.META["wsgi.input"]
+    else:
+        stream = request  # no body, or ASGI (Django has buffered the whole body)
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = stream.read(min(_READ_CHUNK, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise PayloadTooLarge(details={"limit_bytes": limit})
+    return b"".join(chunks)
+
+
+def _check_content_type(request: HttpRequest) -> None:
+    charset = request.content_params.get("charset") if request.content_params else None
+    if (request.content_type or "").lower() != "application/json" or (
+        charset is not None and charset.lower() not in ("utf-8", "utf8")
+    ):
+        raise UnsupportedContentType(details={"expected": "application/json", "got": request.META.get("CONTENT_TYPE")})
+
+
+def _idempotency_key(request: HttpRequest) -> str | None:
+    key = request.META.get("HTTP_IDEMPOTENCY_KEY")
+    if key is None:
+        return None
+    if not (0 < len(key) <= _IDEMPOTENCY_KEY_MAX and key.isascii() and key.isprintable()):
+        raise ValidationError({"Idempotency-Key": [f"Must be 1-{_IDEMPOTENCY_KEY_MAX} printable ASCII characters."]})
+    return key
+
+
+def _rules() -> Rules:
+    return Rules(
+        ts_min=ingest_setting("TS_MIN"),
+        ts_max=int(time.time()) + ingest_setting("TS_MAX_FUTURE_SECONDS"),
+        max_depth=ingest_setting("MESSAGE_MAX_DEPTH"),
+    )
+
+
+_RECORD_EXAMPLE = {
+    "ts": "1530228282",
+    "sender": "testy-test-service",
+    "message": {"foo": "bar", "baz": "bang"},
+    "sent-from-ip": "1.2.3.4",
+    "priority": 2,
+}
+_ACCEPTED = inline_serializer("IngestAccepted", {"id": serializers.UUIDField(), "status": serializers.CharField()})
+_STATUS = inline_serializer(
+    "IngestStatus",
+    {
+        "id": serializers.UUIDField(),
+        "status": serializers.ChoiceField(choices=["queued", "stored", "failed"]),
+        "record": serializers.JSONField(required=False, help_text="Once stored: the record as stored."),
+        "received_at": serializers.DateTimeField(required=False),
+        "stored_at": serializers.DateTimeField(required=False),
+        "detail": serializers.CharField(required=False),
+        "failed_at": serializers.DateTimeField(required=False),
+    },
+)
+
+
+class RecordCreateApi(APIView):
+    permission_classes = [role_required(INGEST)]
+
+    @extend_schema(
+        summary="Submit a record: strictly validated, queued, stored by a worker",
+        description=(
+            "Rules: `ts` required (integer or ASCII-digit string, 2000-01-01 .. now + 1 day); `sender` required "
+            "(1-255 characters); `message` required (JSON object, ≥ 1 field); `sent-from-ip` optional (dotted-quad "
+            "IPv4, no leading zeros); `priority` optional (32-bit integer); nothing else, no key twice. A 400 lists "
+            "every violation by field. 202 means the broker has the record. Optional `Idempotency-Key` header: "
+            "the same key always gets the same id and the record is stored once."
+        ),
+        request={"application/json": OpenApiTypes.OBJECT},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+        examples=[OpenApiExample("record", value=_RECORD_EXAMPLE, request_only=True)],
+        responses={
+            202: _ACCEPTED,
+            400: OpenApiResponse(description="Not JSON, not an object, or rule violations (all listed)"),
+            401: OpenApiResponse(description="No or bad credentials"),
+            403: OpenApiResponse(description="Caller lacks the ingest role"),
+            413: OpenApiResponse(description="Body over the limit (64 KiB by default)"),
+            415: OpenApiResponse(description="Content-Type is not application/json"),
+            503: OpenApiResponse(description="The queue cannot take it now; see Retry-After"),
+        },
+        tags=["ingest"],
+    )
+    def post(self, request: Request) -> Response:
+        principal: Principal = request.auth
+        django_request = request._request
+        _check_content_type(django_request)
+        idempotency_key = _idempotency_key(django_request)
+        body = body_read(django_request, limit=ingest_setting("MAX_BODY_BYTES"))
+        try:
+            record = record_parse(body, rules=_rules())
+        except BodyNotJson as exc:
+            raise InvalidJson(str(exc)) from None
+        except BodyNotObject as exc:
+            raise NotAnObject(str(exc)) from None
+        except RecordInvalid as exc:
+            raise ValidationError(exc.errors) from None
+        record_id = record_accept(
+            client_id=principal.client_id, record=record, size=len(body), idempotency_key=idempotency_key
+        )
+        return Response(
+            {"id": str(record_id), "status": "queued"}, status=202, headers={"Location": f"/api/ingest/{record_id}"}
+        )
+
+
+class RecordStatusApi(APIView):
+    permission_classes = [role_required(INGEST)]
+
+    @extend_schema(
+        summary="What became of a submitted record: queued, stored (with the record) or failed",
+        responses={200: _STATUS, 404: OpenApiResponse(description="No such record for this client")},
+        tags=["ingest"],
+    )
+    def get(self, request: Request, record_id: uuid.UUID) -> Response:
+        principal: Principal = request.auth
+        status = record_status(client_id=principal.client_id, record_id=record_id)
+        if status is None:
+            raise NotFound("No record with this id for this client.")
+        return Response(status)

@@ -1,0 +1,49 @@
+"""Dramatiq actors of the ingest pipeline. The worker runs them: ``make worker``
+(``manage.py rundramatiq``); on the embedded default the web process runs them itself.
+
+Delivery is at least once: the broker redelivers a message whose worker died before acking, and
+the store is idempotent on the record id. A message that keeps failing is retried with
+exponential backoff, then dead-lettered: the worker moves it to the broker's dead-letter queue
+(``<queue>.XQ``) and :class:`ingest.middleware.DeadLetters` sends it to :func:`ingest_dead_batch`,
+which records its records in the database, where they stay until replayed (the broker drops dead
+letters after 7 days).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dramatiq
+
+from ingest.conf import ingest_setting
+
+STORE_ACTOR = "ingest_store_batch"
+DEAD_ACTOR = "ingest_dead_batch"
+
+
+@dramatiq.actor(
+    actor_name=STORE_ACTOR,
+    queue_name=ingest_setting("QUEUE_NAME"),
+    max_retries=ingest_setting("STORE_MAX_RETRIES"),
+    min_backoff=ingest_setting("STORE_MIN_BACKOFF_MS"),
+    max_backoff=ingest_setting("STORE_MAX_BACKOFF_MS"),
+    time_limit=ingest_setting("STORE_TIME_LIMIT_MS"),
+)
+def ingest_store_batch(records: list[dict[str, Any]]) -> None:
+    from ingest.services import records_store
+
+    records_store(records=records)
+
+
+@dramatiq.actor(
+    actor_name=DEAD_ACTOR,
+    queue_name=ingest_setting("QUEUE_NAME"),
+    # Recording a failure needs the database, the likely culprit: be patient (~1 day of retries).
+    max_retries=30,
+    min_backoff=5_000,
+    max_backoff=3_600_000,
+)
+def ingest_dead_batch(message: dict[str, Any]) -> None:
+    from ingest.services import dead_message_save
+
+    dead_message_save(message=message)

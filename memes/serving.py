@@ -1,0 +1,252 @@
+"""Serving memes for money: which meme a client gets (catalogue or AI), in which form (JSON or PNG),
+and what it costs. Views call :func:`meme_serve` and :func:`meme_serve_by_id`; billing charges
+through :func:`billing.services.paid_call`.
+
+Who gets AI memes is decided from ``Principal.roles`` alone (JWT claims, or the cached API-key
+record), so it costs no query: premium and normal calls run the same number of queries up to the
+point where an AI meme is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+
+from accounts.principal import Principal
+from accounts.roles import PREMIUM_AI
+from billing.services import PaidCallResult, paid_call, price_for
+from memes.exceptions import AiNotAllowed, MemeNotFound
+from memes.generation import GeneratedCaption, generator_for
+from memes.geo import Place, place_for
+from memes.models import Meme
+from memes.rendering import render_meme_png
+from memes.selectors import MemeLookup, meme_lookup
+from memes.serializers import meme_hit_payload, memes_payload
+
+logger = logging.getLogger("maas.memes")
+
+PNG_CACHE_SECONDS = 7 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """What a paid call produced: the JSON payload, or a PNG, and the billing outcome."""
+
+    payload: dict[str, Any]
+    billing: PaidCallResult
+    png: bytes | None = None
+
+    @property
+    def meme_id(self) -> int:
+        return int(self.payload["memes"][0]["id"])
+
+
+def png_url(meme_id: int) -> str:
+    return f"/api/memes/{meme_id}.png"
+
+
+def wants_ai(*, principal: Principal, ai: bool | None) -> bool:
+    """Premium clients get AI memes unless they ask for the catalogue (``ai=false``); anyone else
+    gets the catalogue, and asking for AI is a 403 rather than a silent downgrade."""
+    premium = principal.has_role(PREMIUM_AI)
+    if ai and not premium:
+        raise AiNotAllowed()
+    return premium if ai is None else ai
+
+
+def meme_png(*, meme_id: int, template: str, upper: str, lower: str) -> bytes:
+    """The rendered meme, cached: rendering is deterministic, so a meme's PNG never changes."""
+    key = f"memes:png:{meme_id}"
+    png = cache.get(key)
+    if png is None:
+        png = render_meme_png(upper=upper, lower=lower, template=template)
+        cache.set(key, png, PNG_CACHE_SECONDS)
+    return png
+
+
+def _catalogue_price(lookup: MemeLookup, as_image: bool) -> int:
+    if as_image:
+        return price_for("image")
+    return sum(price_for(hit.kind) for hit in lookup.hits)
+
+
+def _ai_payload(meme: Meme, place: Place | None) -> dict[str, Any]:
+    return {
+        "memes": [
+            {
+                "id": meme.pk,
+                "template": meme.template,
+                "text": meme.text,
+                "kind": meme.kind,
+                "generator": meme.generator,
+                "image_url": png_url(meme.pk),
+                "png_url": png_url(meme.pk),
+                "match": {"type": "generated", "score": None},
+            }
+        ],
+        "place": place.as_dict() if place else None,
+    }
+
+
+def meme_serve(
+    *,
+    principal: Principal,
+    query: str,
+    lang: str,
+    fuzzy: bool = False,
+    limit: int = 1,
+    lat: float | None = None,
+    lon: float | None = None,
+    ai: bool | None = None,
+    as_image: bool = False,
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
+    request_ref: str = "",
+) -> Served:
+    """Serve the best meme(s) for the query and place, and charge for them exactly once.
+
+    Raises ``NoMatch`` (404), ``AiNotAllowed`` (403), ``InsufficientTokens`` (402) or
+    ``IdempotencyKeyReused`` (422); in every case nothing is charged.
+    """
+    common: dict[str, Any] = {
+        "client_id": principal.client_id,
+        "request_key": request_ref,
+        "idempotency_key": idempotency_key,
+        "fingerprint": fingerprint,
+        "actor": f"client:{principal.client_id}",
+    }
+    if wants_ai(principal=principal, ai=ai):
+        result = _serve_ai(principal=principal, query=query, lang=lang, lat=lat, lon=lon, as_image=as_image, **common)
+    else:
+        result = paid_call(
+            price=lambda lookup: _catalogue_price(lookup, as_image),
+            produce=lambda: meme_lookup(
+                query=query, fuzzy=fuzzy, limit=1 if as_image else limit, lang=lang, lat=lat, lon=lon
+            ),
+            serialize=lambda lookup: memes_payload(lookup.hits, lookup.place),
+            reason="catalogue meme" + (" (image)" if as_image else ""),
+            **common,
+        )
+    png = None
+    if as_image:
+        served = result.payload["memes"][0]
+        png = _png_for_id(served["id"])
+    return Served(payload=result.payload, billing=result, png=png)
+
+
+def _serve_ai(
+    *,
+    principal: Principal,
+    query: str,
+    lang: str,
+    lat: float | None,
+    lon: float | None,
+    as_image: bool,
+    **common: Any,
+) -> PaidCallResult:
+    place = place_for(lat=lat, lon=lon) if lat is not None and lon is not None else None
+    price = max(price_for("ai"), price_for("image")) if as_image else price_for("ai")
+
+    def produce() -> Meme:
+        caption: GeneratedCaption = generator_for().generate(query=query, place=place, lang=lang)
+        # Stored in the caller's transaction (below): if the charge fails, the meme is rolled back
+        # with it, so a meme is stored if and only if it was paid for.
+        return Meme.objects.create(
+            kind=Meme.Kind.AI,
+            generator=caption.generator,
+            template=caption.template,
+            upper_text=caption.upper,
+            lower_text=caption.lower,
+            text=caption.text,
+            language=caption.language,
+            owner_id=principal.client_id,
+            place_name=place.city if place and place.city else "",
+            country_code=place.country_code if place and place.country_code else "",
+        )
+
+    with transaction.atomic():
+        return paid_call(
+            price=price,
+            produce=produce,
+            serialize=lambda meme: _ai_payload(meme, place),
+            reason="AI meme" + (" (image)" if as_image else ""),
+            check_balance_first=True,  # don't generate for a client who cannot pay
+            **common,
+        )
+
+
+def _png_for_id(meme_id: int) -> bytes:
+    key = f"memes:png:{meme_id}"
+    png = cache.get(key)
+    if png is not None:
+        return png
+    meme = Meme.objects.filter(pk=meme_id).only("template", "upper_text", "lower_text", "text").first()
+    if meme is None:  # deleted since it was served (replay of an old key)
+        raise MemeNotFound()
+    return meme_png(meme_id=meme_id, template=meme.template, upper=meme.upper_text or meme.text, lower=meme.lower_text)
+
+
+def _visible_meme(*, principal: Principal, meme_id: int) -> Meme:
+    """A safe catalogue meme, or an AI meme generated for this client; anything else is a 404
+    (never a 403, which would tell that another client's meme exists)."""
+    meme = Meme.objects.filter(pk=meme_id).first()
+    if meme is None or not meme.is_safe:
+        raise MemeNotFound()
+    if meme.kind == Meme.Kind.AI and meme.owner_id != principal.client_id:
+        raise MemeNotFound()
+    return meme
+
+
+def meme_serve_by_id(
+    *,
+    principal: Principal,
+    meme_id: int,
+    as_image: bool,
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
+    request_ref: str = "",
+) -> Served:
+    """Serve one meme again by its id (JSON or PNG), charged like any meme served."""
+
+    def produce() -> Meme:
+        return _visible_meme(principal=principal, meme_id=meme_id)
+
+    def payload(meme: Meme) -> dict[str, Any]:
+        if meme.kind == Meme.Kind.AI:
+            return _ai_payload(meme, None)
+        entry = meme_hit_payload_for(meme)
+        return {"memes": [entry], "place": None}
+
+    result = paid_call(
+        client_id=principal.client_id,
+        price=lambda meme: price_for("image") if as_image else price_for(meme.kind),
+        produce=produce,
+        serialize=payload,
+        request_key=request_ref,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        reason="meme by id" + (" (image)" if as_image else ""),
+        actor=f"client:{principal.client_id}",
+    )
+    png = _png_for_id(meme_id) if as_image else None
+    return Served(payload=result.payload, billing=result, png=png)
+
+
+def meme_hit_payload_for(meme: Meme) -> dict[str, Any]:
+    from memes.search import MemeHit
+
+    hit = MemeHit(
+        id=meme.pk,
+        template=meme.template,
+        text=meme.text,
+        kind=meme.kind,
+        image_url=meme.image_url,
+        language=meme.language,
+        match="id",
+        score=1.0,
+    )
+    return meme_hit_payload(hit)

@@ -1,0 +1,134 @@
+"""Real server processes for HTTP-level tests: granian (or gunicorn) serving ``config.wsgi`` on
+127.0.0.1, pointed at the test database, started and stopped by PID.
+
+    with running_servers(2) as servers:       # two processes, two ports
+        requests.post(servers[0].url("/api/..."), ...)
+
+The test must use ``@pytest.mark.django_db(transaction=True)``: the servers only see committed data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PORTS = range(8205, 8210)  # this app's test servers (8201-8204: its benchmark)
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    port: int
+    log_path: Path
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 10) -> None:
+        """SIGTERM to the server's own process group (the master and its workers), then SIGKILL."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=timeout)
+        # Workers left behind by a master that died first share its process group.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def database_url() -> str:
+    """A URL for the database this process uses now (under pytest: the test database)."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        raise RuntimeError("server processes need PostgreSQL (an in-memory SQLite test database is not shared)")
+    auth = quote(db.get("USER") or "", safe="")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"], safe="")
+    host = f"{auth}@" if auth else ""
+    host += f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
+    return f"postgres://{host}/{quote(db['NAME'], safe='')}"
+
+
+def free_port(candidates: range = PORTS) -> int:
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {candidates.start}-{candidates.stop - 1}")
+
+
+def start_server(
+    *,
+    port: int | None = None,
+    kind: str = "granian",
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    ready_timeout: float = 60,
+) -> Server:
+    """Start a server on 127.0.0.1 and wait until ``/api/health`` answers 200."""
+    port = port or free_port()
+    environment = {**os.environ, "DATABASE_URL": database_url(), "DB_CONN_MAX_AGE": "60", **(env or {})}
+    if kind == "granian":
+        command = [str(BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port)]
+        command += ["--workers", str(workers), "config.wsgi:application"]
+    elif kind == "gunicorn":
+        command = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+        command += ["config.wsgi:application"]
+    else:
+        raise ValueError(f"unknown server kind {kind!r}")
+    log = Path(tempfile.mkstemp(prefix=f"maas-server-{port}-", suffix=".log")[1])
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=environment, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = Server(process=process, port=port, log_path=log)
+    deadline = time.monotonic() + ready_timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{kind} on port {port} exited with {process.returncode}:\n{server.log_tail()}")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(server.url("/api/health"), timeout=1).status_code == 200:
+                return server
+        time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"{kind} on port {port} not ready within {ready_timeout}s:\n{server.log_tail()}")
+
+
+@contextlib.contextmanager
+def running_servers(count: int, **kwargs) -> Iterator[list[Server]]:
+    servers: list[Server] = []
+    try:
+        for _ in range(count):
+            servers.append(start_server(**kwargs))
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()

@@ -1,0 +1,46 @@
+"""Per-client throttling: over the limit → 429 with Retry-After, counted per client."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+
+pytestmark = pytest.mark.django_db
+
+
+def _rates(**rates):
+    framework = settings.REST_FRAMEWORK
+    return override_settings(
+        REST_FRAMEWORK={**framework, "DEFAULT_THROTTLE_RATES": {**framework["DEFAULT_THROTTLE_RATES"], **rates}}
+    )
+
+
+def test_over_the_limit_is_a_429_with_retry_after(api_client, make_client):
+    _, key = make_client()
+    with _rates(client="3/min"):
+        statuses = [api_client.get("/api/balance", HTTP_X_TOKEN=key).status_code for _ in range(3)]
+        refused = api_client.get("/api/balance", HTTP_X_TOKEN=key)
+    assert statuses == [200, 200, 200]
+    assert refused.status_code == 429
+    retry_after = int(refused["Retry-After"])
+    assert 1 <= retry_after <= 60
+    error = refused.json()["error"]
+    assert error["code"] == "throttled" and error["details"]["retry_after_seconds"] == retry_after
+
+
+def test_the_limit_is_per_client_whatever_the_credential(api_client, make_client):
+    _, busy_key = make_client()
+    _, calm_key = make_client()
+    with _rates(client="2/min"):
+        access = api_client.post("/api/auth/token", {"api_key": busy_key}, format="json").json()["access"]
+        assert api_client.get("/api/balance", HTTP_X_TOKEN=busy_key).status_code == 200
+        assert api_client.get("/api/balance", HTTP_AUTHORIZATION=f"Bearer {access}").status_code == 200
+        assert api_client.get("/api/balance", HTTP_X_TOKEN=busy_key).status_code == 429
+        assert api_client.get("/api/balance", HTTP_AUTHORIZATION=f"Bearer {access}").status_code == 429
+        assert api_client.get("/api/balance", HTTP_X_TOKEN=calm_key).status_code == 200
+
+
+def test_unauthenticated_probes_are_not_counted(api_client):
+    with _rates(client="1/min"):
+        assert [api_client.get("/api/health").status_code for _ in range(3)] == [200, 200, 200]

@@ -1,0 +1,206 @@
+"""From 202 to a stored row: the worker, idempotent storing, failures, retries and dead letters."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import dramatiq
+import pytest
+from django.core.management import call_command
+from django.db import OperationalError
+from dramatiq.brokers.stub import StubBroker
+
+import ingest.services
+import ingest.tasks
+from ingest.embedded import embedded_worker_stop
+from ingest.models import IngestFailedRecord, IngestRecord
+from ingest.publisher import batch_publish
+from ingest.services import records_store
+from tests.ingest.conftest import TEST_QUEUE, VALID, WorkerHandle, post_record, wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ON_STUB = isinstance(dramatiq.get_broker(), StubBroker)
+
+
+def settle(worker: WorkerHandle, predicate: Any, *, timeout: float = 30.0) -> None:
+    """Wait for the worker: exactly on the stub broker, by polling the database on real brokers."""
+    if ON_STUB:
+        worker.drain(timeout=timeout)
+    assert wait_until(predicate, timeout=timeout if not ON_STUB else 0.5), "the worker did not get there in time"
+
+
+def payload(client_id: int, **overrides: Any) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "client": client_id,
+        "ts": 1530228282,
+        "sender": "svc",
+        "message": {"k": "v"},
+        "ip": "10.0.0.1",
+        "priority": 1,
+        "received": time.time(),
+        **overrides,
+    }
+
+
+def test_an_accepted_record_is_stored_and_its_status_shows_it(ingest_api: Any, worker: WorkerHandle) -> None:
+    api, client = ingest_api
+    record_id = post_record(api, VALID).json()["id"]
+    settle(worker, lambda: IngestRecord.objects.filter(uuid=record_id).exists())
+
+    row = IngestRecord.objects.get(uuid=record_id)
+    assert row.client_id == client.pk
+    assert row.ts == datetime.fromtimestamp(1530228282, tz=UTC)
+    assert row.sender == "testy-test-service"
+    assert row.message == {"foo": "bar", "baz": "bang"}
+    assert ipaddress.IPv4Address(row.sent_from_ip) == ipaddress.IPv4Address("1.2.3.4")
+    assert row.priority == 2
+    assert row.received_at <= row.stored_at
+
+    status = api.get(f"/api/ingest/{record_id}").json()
+    assert status["status"] == "stored"
+    assert status["record"] == {
+        "ts": 1530228282,
+        "sender": "testy-test-service",
+        "message": {"foo": "bar", "baz": "bang"},
+        "sent-from-ip": "1.2.3.4",
+        "priority": 2,
+    }
+
+
+def test_optional_fields_absent_are_stored_as_null(ingest_api: Any, worker: WorkerHandle) -> None:
+    api, _ = ingest_api
+    response = post_record(api, {"ts": 1530228282, "sender": "s", "message": {"a": [1, {"b": None}]}})
+    assert response.status_code == 202, response.content
+    record_id = response.json()["id"]
+    settle(worker, lambda: IngestRecord.objects.filter(uuid=record_id).exists())
+    row = IngestRecord.objects.get(uuid=record_id)
+    assert (row.sent_from_ip, row.priority, row.message) == (None, None, {"a": [1, {"b": None}]})
+
+
+def test_the_same_message_delivered_twice_stores_one_row(ingest_api: Any, worker: WorkerHandle) -> None:
+    _, client = ingest_api
+    records = [payload(client.pk) for _ in range(3)]
+    batch_publish(records)
+    batch_publish(records)  # a redelivery: same records, same ids
+    batch_publish(records[:1])
+    ids = [r["id"] for r in records]
+    settle(worker, lambda: IngestRecord.objects.filter(uuid__in=ids).count() == 3)
+    time.sleep(0 if ON_STUB else 1.0)  # real broker: give a duplicate the chance to show up
+    assert IngestRecord.objects.filter(uuid__in=ids).count() == 3
+
+
+def test_storing_a_batch_again_inserts_nothing(make_client: Any) -> None:
+    client, _ = make_client(roles=["ingest"])
+    records = [payload(client.pk) for _ in range(5)]
+    records_store(records=records)
+    records_store(records=[*records[2:], payload(client.pk)])
+    assert IngestRecord.objects.filter(client=client).count() == 6
+
+
+def test_a_record_the_database_refuses_is_set_aside_and_the_rest_stored(ingest_api: Any, worker: WorkerHandle) -> None:
+    _, client = ingest_api
+    good = [payload(client.pk) for _ in range(3)]
+    orphan = payload(999_999)  # its client no longer exists: the foreign key refuses it
+    batch_publish([good[0], orphan, *good[1:]])
+    settle(worker, lambda: IngestFailedRecord.objects.filter(uuid=orphan["id"]).exists())
+    assert IngestRecord.objects.filter(uuid__in=[r["id"] for r in good]).count() == 3
+    failed = IngestFailedRecord.objects.get(uuid=orphan["id"])
+    assert "IntegrityError" in failed.error
+    assert failed.payload == orphan
+
+
+def test_a_failing_batch_is_retried_with_backoff_then_dead_lettered_and_replayable(
+    ingest_api: Any, worker: WorkerHandle, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api, client = ingest_api
+    real_store = ingest.services.records_store
+    attempts: list[float] = []
+
+    def database_down(**kwargs: Any) -> Any:
+        attempts.append(time.monotonic())
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(ingest.services, "records_store", database_down)
+    records = [payload(client.pk) for _ in range(2)]
+    batch_publish(records, options={"max_retries": 2, "min_backoff": 100, "max_backoff": 1000})
+    ids = [r["id"] for r in records]
+    settle(worker, lambda: IngestFailedRecord.objects.filter(uuid__in=ids).count() == 2)
+
+    assert len(attempts) == 3  # the first try and two retries
+    assert attempts[1] - attempts[0] >= 0.09 and attempts[2] - attempts[1] >= 0.09
+    assert IngestRecord.objects.filter(uuid__in=ids).count() == 0
+    assert {r.error.split(":")[0] for r in IngestFailedRecord.objects.filter(uuid__in=ids)} == {
+        "gave up after 3 attempts"
+    }
+    status = api.get(f"/api/ingest/{ids[0]}").json()
+    assert status["status"] == "failed"
+    assert "OperationalError" not in str(status)  # the database error is for operators only
+
+    call_command("ingest_deadletters", "--count", "--queue", TEST_QUEUE)
+    out = capsys.readouterr().out
+    assert "failed_records_pending=2" in out
+    assert wait_until(lambda: "broker_dead_letters=1" in _count_output(capsys), timeout=10)
+
+    # The database is back: the operator replays; the broker's copy is absorbed, not stored twice.
+    monkeypatch.setattr(ingest.services, "records_store", real_store)
+    call_command("ingest_deadletters", "--replay", "--queue", TEST_QUEUE)
+    out = capsys.readouterr().out
+    assert "imported_dead_letters=1" in out and "replayed=2" in out
+    settle(worker, lambda: IngestRecord.objects.filter(uuid__in=ids).count() == 2)
+    assert api.get(f"/api/ingest/{ids[0]}").json()["status"] == "stored"
+    assert IngestFailedRecord.objects.filter(uuid__in=ids, replayed_at__isnull=True).count() == 0
+    assert IngestFailedRecord.objects.get(uuid=ids[0]).attempts == 1
+    assert "failed_records_pending=0" in _count_output(capsys)
+    assert "broker_dead_letters=0" in _count_output(capsys)
+
+
+def _count_output(capsys: pytest.CaptureFixture[str]) -> str:
+    call_command("ingest_deadletters", "--count", "--queue", TEST_QUEUE)
+    return capsys.readouterr().out
+
+
+def test_dead_letters_the_database_missed_are_imported_before_the_broker_drops_them(
+    make_client: Any, worker: WorkerHandle, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The database stayed down longer than the failure recorder's own retries: the broker's dead
+    letters are the only copies left, and ``--replay`` brings them back, each record once."""
+    client, _ = make_client(roles=["ingest"])
+
+    def down(**kwargs: Any) -> Any:
+        raise OperationalError("database is down")
+
+    monkeypatch.setattr(ingest.services, "records_store", down)
+    monkeypatch.setattr(ingest.services, "dead_message_save", down)
+    monkeypatch.setitem(ingest.tasks.ingest_dead_batch.options, "max_retries", 0)
+    record = payload(client.pk)
+    batch_publish([record], options={"max_retries": 0})
+    # Both are dead: the store message, and the recorder's message about it.
+    assert wait_until(lambda: "broker_dead_letters=2" in _count_output(capsys), timeout=30)
+    if ON_STUB:
+        worker.drain()
+    assert not IngestFailedRecord.objects.filter(uuid=record["id"]).exists()
+
+    monkeypatch.undo()
+    call_command("ingest_deadletters", "--replay", "--queue", TEST_QUEUE)
+    out = capsys.readouterr().out
+    assert "imported_dead_letters=2" in out and "replayed=1" in out
+    settle(worker, lambda: IngestRecord.objects.filter(uuid=record["id"]).exists())
+    call_command("ingest_deadletters", "--list")
+    assert record["id"] not in capsys.readouterr().out  # replayed: no longer pending
+
+
+@pytest.mark.skipif(not ON_STUB, reason="the embedded default runs on the stub broker")
+def test_on_the_embedded_default_the_web_process_stores_records_itself(ingest_api: Any, settings: Any) -> None:
+    settings.INGEST = {**settings.INGEST, "RUN_WORKER_IN_PROCESS": True}
+    api, _ = ingest_api
+    try:
+        record_id = post_record(api, VALID).json()["id"]
+        assert wait_until(lambda: api.get(f"/api/ingest/{record_id}").json()["status"] == "stored", timeout=10)
+    finally:
+        embedded_worker_stop()
