@@ -300,7 +300,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--port", type=int, default=8201)
-    parser.add_argument("--queries", default="cat,dog,success,monday,coffee", help="memes: query words to rotate")
+    parser.add_argument("--queries", default="cat,dog,monday,coffee", help="memes: query words to rotate")
     parser.add_argument("--exact-tokens", type=int, default=3000, help="tokens of the exactness run's hot client")
     args = parser.parse_args()
     if args.quick:

@@ -189,11 +189,11 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_LOGIN", default="30/min"),
         "client": env.str("THROTTLE_CLIENT", default="6000/min"),
+        # POST /api/ingest: machine senders posting thousands a second; an abuse limit only.
+        "ingest": env.str("THROTTLE_INGEST", default="600000/min"),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
-    # `format` is a parameter of ours (json/image), not DRF's renderer switch.
-    "URL_FORMAT_OVERRIDE": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MaaS — Memes-as-a-Service",

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from accounts.permissions import role_required
 from accounts.principal import Principal
 from accounts.roles import INGEST
+from billing.throttling import ClientRateThrottle
 from ingest.conf import ingest_setting
 from ingest.exceptions import (
     BadContentLength,
@@ -116,8 +117,15 @@ _STATUS = inline_serializer(
 )
 
 
+class IngestRateThrottle(ClientRateThrottle):
+    """The project's per-client limit, with its own rate: senders post far more than people browse."""
+
+    scope = "ingest"
+
+
 class RecordCreateApi(APIView):
     permission_classes = [role_required(INGEST)]
+    throttle_classes = [IngestRateThrottle]
 
     @extend_schema(
         summary="Submit a record: strictly validated, queued, stored by a worker",

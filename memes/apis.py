@@ -6,11 +6,13 @@ the premium check and throttling happen in DRF before them, from the principal a
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -69,8 +71,15 @@ class _PngRenderer(BaseRenderer):
         return JSONRenderer().render(data)  # errors stay the JSON envelope
 
 
+class _FormatIsOurs(DefaultContentNegotiation):
+    """``?format=`` is this API's own parameter (json/image), not DRF's renderer override."""
+
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
+
+
 class PaidMemeApi(APIView):
     renderer_classes = [JSONRenderer, _PngRenderer]
+    content_negotiation_class = _FormatIsOurs
     throttle_classes = [ClientRateThrottle]
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:

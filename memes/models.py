@@ -40,7 +40,7 @@ class Meme(models.Model):
         null=True,
         blank=True,
         related_name="generated_memes",
-        help_text="The client an AI meme was generated for (only it can fetch the meme again); empty for the catalogue.",
+        help_text="The client an AI meme was generated for (only it can fetch it again); empty for the catalogue.",
     )
     place_name = models.CharField(max_length=200, blank=True)
     country_code = models.CharField(max_length=2, blank=True)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
+from rest_framework.test import APIClient
 
 from memes.geo import place_cache_clear
 from memes.selectors import search_index_reset
@@ -59,3 +60,13 @@ def _fresh_search_state() -> None:
     """Each test starts without a search index (the database under it is rolled back between tests)."""
     search_index_reset()
     place_cache_clear()
+
+
+@pytest.fixture
+def api_client(db: None, make_client: Callable[..., tuple[object, str]]) -> APIClient:
+    """An API client authenticated as a catalogue (non-premium) client with plenty of tokens:
+    the search tests are about search; billing has its own tests."""
+    _, key = make_client("searcher", tokens=1_000_000)
+    api = APIClient()
+    api.credentials(HTTP_X_TOKEN=key)
+    return api

@@ -25,7 +25,9 @@ def test_search_answers_the_best_meme_with_its_match(api_client, catalogue):
         "template": "Paranoid Parrot",
         "text": "i heard a noise must be the paranoid neighbours",
         "kind": "image",
+        "generator": None,
         "image_url": meme.image_url,
+        "png_url": f"/api/memes/{meme.pk}.png",
         "match": {"type": "exact", "score": hit["match"]["score"]},
     }
     assert hit["match"]["score"] > 0
