@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from accounts import signals  # noqa: F401  (connects the cache-invalidation receivers)
+        from accounts import schema, signals  # noqa: F401  (cache-invalidation receivers, OpenAPI auth schemes)

@@ -16,6 +16,7 @@ from accounts.principal import Principal
 from accounts.roles import GROUP_ROLES, PREMIUM_AI
 
 PRINCIPAL_CACHE_SECONDS = 300
+LAST_USED_PRECISION_SECONDS = 60
 _MISSING = "missing"
 
 
@@ -104,10 +105,18 @@ def principal_for_api_key(raw_key: str) -> Principal | None:
     )
 
 
+_last_touched: dict[int, float] = {}  # key id -> when this process last considered touching it
+
+
 def _touch_last_used(key_id: int) -> None:
     # One UPDATE per key per minute at most: a write on every request would cost more than the
-    # request itself, and "last used" only needs minute precision.
-    if cache.add(f"accounts:key-used:{key_id}", 1, 60):
+    # request itself, and "last used" only needs minute precision. The per-process stamp spares the
+    # shared-cache round trip on all but one request a minute per key and process.
+    now = time.monotonic()
+    if now - _last_touched.get(key_id, -LAST_USED_PRECISION_SECONDS) < LAST_USED_PRECISION_SECONDS:
+        return
+    _last_touched[key_id] = now
+    if cache.add(f"accounts:key-used:{key_id}", 1, LAST_USED_PRECISION_SECONDS):
         ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
 
 

@@ -42,7 +42,9 @@ def client_roles_set(*, client: Client, roles: Iterable[str]) -> None:
     unknown = roles - set(ALL_ROLES)
     if unknown:
         raise UnknownRole(f"Unknown role(s): {', '.join(sorted(unknown))}. Known: {', '.join(ALL_ROLES)}.")
-    client.user.groups.set(Group.objects.filter(name__in=roles & set(GROUP_ROLES)))  # m2m signal clears the cache
+    # get_or_create: the groups come from a data migration, but a flushed database has none.
+    groups = [Group.objects.get_or_create(name=name)[0] for name in sorted(roles & set(GROUP_ROLES))]
+    client.user.groups.set(groups)  # the m2m signal clears the cached credentials
     has_premium = premium_until(client=client) is not None
     if PREMIUM_AI in roles and not has_premium:
         subscription_grant(client=client)

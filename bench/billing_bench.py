@@ -232,6 +232,7 @@ def _server(kind: str, port: int, env: dict[str, str]):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         progress(f"{kind} pid={process.pid} stopped")
+    Path(log.name).unlink(missing_ok=True)  # kept (and quoted above) only when the server failed
 
 
 def _wrk(port: int, lua: Path, paths: list[str], keys_file: str, seconds: int, count_status: bool = False) -> dict:
@@ -384,6 +385,7 @@ def main() -> None:
             if paid and kind == args.servers.split(",")[0]:
                 exactness.append(_exact_run(args, lua, paths, work))
     exactness.append(f"check_ledger after the benchmark: {_check_ledger()}")
+    shutil.rmtree(work, ignore_errors=True)
     _report(args, endpoint, paths, results, exactness)
 
 

@@ -72,10 +72,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         message = _validation_message(exc.detail)
         details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
     else:
-        code = getattr(exc, "error_code", None) or (
-            exc.default_code
-            if exc.default_code not in ("error", "invalid")
-            else _CODES_BY_STATUS.get(response.status_code, "error")
+        # The most specific code available: a domain error's own, the one given where it was raised
+        # (AuthenticationFailed(..., code="invalid_api_key")), the class default, or one by status.
+        raised_code = exc.get_codes() if isinstance(exc.detail, str) else None
+        code = (
+            getattr(exc, "error_code", None)
+            or (raised_code if isinstance(raised_code, str) and raised_code not in ("error", "invalid") else None)
+            or (exc.default_code if exc.default_code not in ("error", "invalid") else None)
+            or _CODES_BY_STATUS.get(response.status_code, "error")
         )
         detail = exc.detail
         if isinstance(detail, dict):

@@ -20,7 +20,6 @@ from rest_framework.views import APIView
 
 from accounts.principal import Principal
 from billing.idempotency import idempotency_key_from_request, request_fingerprint, request_reference
-from billing.throttling import ClientRateThrottle
 from memes.serializers import ErrorEnvelopeSerializer, MemeSearchInputSerializer, PaidMemesSerializer
 from memes.serving import Served, meme_serve, meme_serve_by_id
 
@@ -80,7 +79,6 @@ class _FormatIsOurs(DefaultContentNegotiation):
 class PaidMemeApi(APIView):
     renderer_classes = [JSONRenderer, _PngRenderer]
     content_negotiation_class = _FormatIsOurs
-    throttle_classes = [ClientRateThrottle]
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -111,7 +111,7 @@ def meme_lookup(
 ) -> MemeLookup:
     """What ``GET /api/memes`` answers: the place of (lat, lon) if any, and the hits. Raises NoMatch.
 
-    The billing layer calls this (inside its debit transaction) to serve a paid search.
+    ``memes.serving`` calls it as the producer of a paid call, before the account is charged.
     """
     place = place_for(lat=lat, lon=lon) if lat is not None and lon is not None else None
     hits = meme_search(query=query, fuzzy=fuzzy, limit=limit, lang=lang, place=place)
