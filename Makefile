@@ -16,11 +16,13 @@ $(BIN)/.installed: requirements/base.txt requirements/prod.txt requirements/dev.
 
 install: $(BIN)/.installed
 
-## Migrate, collect static files, load the bundled sample catalogue and a demo client (all idempotent).
+## Migrate, collect static files, load the bundled sample catalogue, train the local AI model and
+## create the demo clients (all idempotent).
 setup: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py import_memes memes/sample/sample_memes.csv --languages memes/sample/sample_languages.csv
+	$(BIN)/python manage.py train_ai
 	$(BIN)/python manage.py seed_demo
 
 ## Serve the API with demo data on the embedded default (SQLite, local-memory cache, in-process queue).
