@@ -191,9 +191,9 @@ def _server_command(kind: str, port: int) -> list[str]:
             "--port",
             str(port),
             "--workers",
-            "2",
+            os.environ.get("BENCH_GRANIAN_WORKERS", "2"),
             "--backpressure",
-            "8",
+            os.environ.get("BENCH_GRANIAN_BACKPRESSURE", "8"),
             "config.wsgi:application",
         ]
     if kind == "gunicorn":

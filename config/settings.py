@@ -151,6 +151,7 @@ DRAMATIQ_BROKER = {
         "dramatiq.middleware.Callbacks",
         # Before Retries: after_* hooks run in reverse order, and it acts on what Retries decided.
         "ingest.middleware.DeadLetters",
+        "ingest.middleware.OutboxRelay",  # each worker process relays the ingest outbox to the queue
         "dramatiq.middleware.Retries",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
     ],
@@ -221,7 +222,6 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAAS_MAX_BODY_BYTES", default=64 * 1024)
 INGEST = {
     # Queue name: give each deployment (or test run) sharing a broker its own.
     "QUEUE_NAME": env.str("INGEST_QUEUE", default="ingest"),
-    "PUBLISH_TIMEOUT_SECONDS": env.float("INGEST_PUBLISH_TIMEOUT", default=5.0),  # then 503 + Retry-After
 }
 MEMES = {
     "DEFAULT_LANGUAGE": env.str("MEMES_DEFAULT_LANGUAGE", default="en"),

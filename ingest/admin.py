@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from ingest.models import IngestFailedRecord, IngestRecord
+from ingest.models import IngestFailedRecord, IngestOutbox, IngestRecord
 from ingest.services import failed_records_replay
 
 
@@ -48,6 +48,21 @@ class IngestRecordAdmin(_UuidOrTextSearch, _ReadOnlyAdmin):
     # The table grows without bound: no COUNT(*) of the whole table on every page.
     show_full_result_count = False
     readonly_fields = [f.name for f in IngestRecord._meta.fields]
+
+
+@admin.register(IngestOutbox)
+class IngestOutboxAdmin(_UuidOrTextSearch, _ReadOnlyAdmin):
+    """Accepted, not stored yet. A long list here means no worker is running (or it cannot keep up)."""
+
+    list_display = ["uuid", "client_id", "received_at", "relayed_at", "relay_count"]
+    list_filter = [("relayed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["client_id__exact"]  # Django casts it to text: a non-numeric term finds nothing
+    search_help_text = "A record id or a client id (exact)."
+    show_full_result_count = False
+    readonly_fields = [f.name for f in IngestOutbox._meta.fields]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # deleting an accepted record here would lose it
 
 
 @admin.register(IngestFailedRecord)

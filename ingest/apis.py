@@ -24,6 +24,7 @@ from accounts.principal import Principal
 from accounts.roles import INGEST
 from billing.throttling import ClientRateThrottle
 from ingest.conf import ingest_setting
+from ingest.embedded import embedded_worker_start
 from ingest.exceptions import (
     BadContentLength,
     InvalidJson,
@@ -87,6 +88,12 @@ def _idempotency_key(request: HttpRequest) -> str | None:
     return key
 
 
+def _embedded_pipeline() -> None:
+    """On the embedded default, the first ingest request starts the in-process worker and relay."""
+    if ingest_setting("EMBEDDED_WORKER"):
+        embedded_worker_start()
+
+
 def _rules() -> Rules:
     return Rules(
         ts_min=ingest_setting("TS_MIN"),
@@ -133,7 +140,8 @@ class RecordCreateApi(APIView):
             "Rules: `ts` required (integer or ASCII-digit string, 2000-01-01 .. now + 1 day); `sender` required "
             "(1-255 characters); `message` required (JSON object, ≥ 1 field); `sent-from-ip` optional (dotted-quad "
             "IPv4, no leading zeros); `priority` optional (32-bit integer); nothing else, no key twice. A 400 lists "
-            "every violation by field. 202 means the broker has the record. Optional `Idempotency-Key` header: "
+            "every violation by field. 202 means the record is committed to the database (the outbox); a worker "
+            "stores it shortly after. Optional `Idempotency-Key` header: "
             "the same key always gets the same id and the record is stored once."
         ),
         request={"application/json": OpenApiTypes.OBJECT},
@@ -146,12 +154,14 @@ class RecordCreateApi(APIView):
             403: OpenApiResponse(description="Caller lacks the ingest role"),
             413: OpenApiResponse(description="Body over the limit (64 KiB by default)"),
             415: OpenApiResponse(description="Content-Type is not application/json"),
-            503: OpenApiResponse(description="The queue cannot take it now; see Retry-After"),
+            503: OpenApiResponse(description="The database cannot take it now; nothing saved; see Retry-After"),
         },
         tags=["ingest"],
     )
     def post(self, request: Request) -> Response:
-        principal: Principal = request.auth
+        _embedded_pipeline()
+        principal = request.auth
+        assert isinstance(principal, Principal)  # role_required admits nothing else
         django_request = request._request
         _check_content_type(django_request)
         idempotency_key = _idempotency_key(django_request)
@@ -181,7 +191,9 @@ class RecordStatusApi(APIView):
         tags=["ingest"],
     )
     def get(self, request: Request, record_id: uuid.UUID) -> Response:
-        principal: Principal = request.auth
+        _embedded_pipeline()
+        principal = request.auth
+        assert isinstance(principal, Principal)  # role_required admits nothing else
         status = record_status(client_id=principal.client_id, record_id=record_id)
         if status is None:
             raise NotFound("No record with this id for this client.")

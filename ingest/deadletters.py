@@ -3,8 +3,9 @@
 Dramatiq dead-letters a message whose retries are exhausted into ``<queue>.XQ`` (RabbitMQ: a
 queue with a 7-day message TTL; Redis: a sorted set trimmed after 7 days; stub: a list in memory).
 The failure is normally recorded in the database by the ``ingest_dead_batch`` actor at the same
-time; :func:`dead_letters_import` catches what that could not record (database down for a day)
-before the broker's retention drops it, and empties the broker queue so the two never disagree.
+time, and until then the records are still in the outbox, so a dead letter is never the only copy.
+:func:`dead_letters_import` records what the actor could not (database down for a day), and
+empties the broker queue so that the broker and the database do not disagree.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 
 import dramatiq
 from dramatiq import Message
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.common import xq_name
 
@@ -42,11 +45,18 @@ def dead_letters_count(*, queue_name: str) -> int | None:
     broker = dramatiq.get_broker()
     if isinstance(broker, StubBroker):
         return len(broker.dead_letters_by_queue.get(queue_name, []))
-    name = type(broker).__name__
-    if name == "RabbitmqBroker":
-        frame = broker.channel.queue_declare(queue=xq_name(queue_name), passive=True)
+    if isinstance(broker, RabbitmqBroker):
+        import pika.exceptions
+
+        try:
+            frame = broker.channel.queue_declare(queue=xq_name(queue_name), passive=True)
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            del broker.channel  # the broker closed it; the next use opens a new one
+            if exc.reply_code == 404:  # never declared: no worker has consumed this queue yet
+                return 0
+            raise
         return int(frame.method.message_count)
-    if name == "RedisBroker":
+    if isinstance(broker, RedisBroker):
         return int(broker.client.zcard(f"{broker.namespace}:{xq_name(queue_name)}"))
     return None
 
@@ -57,7 +67,6 @@ def dead_letters_import(
     """Record the broker's dead letters of ``queue_name`` in the database and remove them from the
     broker (each one only after its records are committed). Returns how many messages were moved."""
     broker = dramatiq.get_broker()
-    name = type(broker).__name__
     moved = 0
 
     def save(message: Message) -> None:
@@ -77,7 +86,9 @@ def dead_letters_import(
         while dead and (limit is None or moved < limit):
             save(dead[0]._message)
             dead.pop(0)
-    elif name == "RabbitmqBroker":
+    elif isinstance(broker, RabbitmqBroker):
+        if dead_letters_count(queue_name=queue_name) == 0:  # also: no such queue yet
+            return 0
         channel = broker.channel
         while limit is None or moved < limit:
             method, _properties, body = channel.basic_get(queue=xq_name(queue_name), auto_ack=False)
@@ -89,13 +100,13 @@ def dead_letters_import(
                 channel.basic_nack(method.delivery_tag, requeue=True)
                 raise
             channel.basic_ack(method.delivery_tag)
-    elif name == "RedisBroker":
+    elif isinstance(broker, RedisBroker):
         xq = f"{broker.namespace}:{xq_name(queue_name)}"
         while limit is None or moved < limit:
-            ids = broker.client.zrange(xq, 0, 0)
+            ids: list[bytes] = list(broker.client.zrange(xq, 0, 0))  # type: ignore[arg-type]
             if not ids:
                 break
-            data = broker.client.hget(f"{xq}.msgs", ids[0])
+            data: bytes | None = broker.client.hget(f"{xq}.msgs", ids[0])  # type: ignore[assignment]
             if data is not None:  # None: its body already expired; only the id was left
                 save(Message.decode(data))
             pipe = broker.client.pipeline()

@@ -1,6 +1,7 @@
 """The embedded default: with the in-process stub broker there is no separate worker, so the web
-process runs a Dramatiq worker (threads) itself. Started on the first publish, never at import or
-in ``AppConfig.ready``: management commands, migrations and the test suite must not grow threads.
+process runs a Dramatiq worker (threads) itself, and with it the outbox relay. Started by the first
+ingest request, never at import or in ``AppConfig.ready``: management commands, migrations and the
+test suite must not grow threads.
 
 It consumes every declared queue, so it serves other apps' actors on the stub broker too. There
 is one per process (Dramatiq supports one ``Worker`` per process).
@@ -35,8 +36,9 @@ def embedded_worker_start() -> Worker | None:
         if _worker is None:
             import ingest.tasks  # noqa: F401  (declares the actors and their queues)
 
-            _worker = Worker(broker, worker_threads=ingest_setting("IN_PROCESS_WORKER_THREADS"), worker_timeout=100)
-            _worker.start()
+            broker.declare_queue(ingest_setting("QUEUE_NAME"))
+            _worker = Worker(broker, worker_threads=ingest_setting("EMBEDDED_WORKER_THREADS"), worker_timeout=100)
+            _worker.start()  # boots the outbox relay too (ingest.middleware.OutboxRelay)
             logger.info("embedded worker started threads=%d", _worker.worker_threads)
         return _worker
 

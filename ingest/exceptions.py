@@ -43,11 +43,11 @@ class UnsupportedContentType(ApiError):
     default_detail = "Send the record as JSON: Content-Type: application/json (UTF-8)."
 
 
-class QueueUnavailable(ServiceUnavailable):
-    """The broker did not take the record in time: the client must retry (nothing was accepted)."""
+class IngestUnavailable(ServiceUnavailable):
+    """The record could not be saved (database unavailable): nothing was accepted, retry."""
 
-    default_code = "queue_unavailable"
-    default_detail = "The ingest queue cannot take records right now; retry after the given delay."
+    default_code = "ingest_unavailable"
+    default_detail = "Records cannot be accepted right now; nothing was saved. Retry after the given delay."
 
     def __init__(self, detail: str | None = None, *, retry_after: int, reason: str) -> None:
         super().__init__(detail, details={"retry_after_seconds": retry_after, "reason": reason})

@@ -12,26 +12,33 @@ from prometheus_client.registry import Collector
 logger = logging.getLogger("maas.ingest")
 
 
-_NAME = "maas_ingest_failed_records"
-_HELP = (
-    "Ingest records that could not be stored and wait for an operator's replay (manage.py ingest_deadletters --replay)."
+_FAILED = (
+    "maas_ingest_failed_records",
+    "Ingest records that could not be stored and wait for an operator's replay "
+    "(manage.py ingest_deadletters --replay).",
+)
+_OUTBOX = (
+    "maas_ingest_outbox_records",
+    "Ingest records accepted (202) and not stored yet; growing means the workers are down or behind.",
 )
 
 
 class IngestCollector(Collector):
     def describe(self) -> Iterator[GaugeMetricFamily]:
         # Without describe(), registering would call collect(), i.e. query the database at startup.
-        yield GaugeMetricFamily(_NAME, _HELP)
+        yield GaugeMetricFamily(*_FAILED)
+        yield GaugeMetricFamily(*_OUTBOX)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from ingest.selectors import failed_records_pending_count
+        from ingest.selectors import failed_records_pending_count, outbox_pending_count
 
         try:
-            pending = failed_records_pending_count()
+            failed, queued = failed_records_pending_count(), outbox_pending_count()
         except Exception:  # a scrape must not fail because the database is down; readiness reports that
             logger.warning("ingest metrics: database unavailable", exc_info=True)
             return
-        yield GaugeMetricFamily(_NAME, _HELP, value=pending)
+        yield GaugeMetricFamily(*_FAILED, value=failed)
+        yield GaugeMetricFamily(*_OUTBOX, value=queued)
 
 
 _registered = False

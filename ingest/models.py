@@ -5,6 +5,41 @@ from django.db.models import Q
 from django.utils import timezone
 
 
+class IngestOutbox(models.Model):
+    """Accepted records that are not stored yet: the durable outbox.
+
+    The API inserts the row and answers 202 once it is committed. The relay (a thread of each
+    worker process) publishes pending rows to the queue in batches and marks them relayed; the
+    worker deletes them in the same transaction that stores the records. A row relayed long ago but
+    still here (its message was lost) is relayed again, so a record leaves this table only stored
+    or set aside as failed.
+    """
+
+    uuid = models.UUIDField(primary_key=True, editable=False, verbose_name="record id")
+    # A plain integer, not a foreign key: a key check would lock the client's row (FOR KEY SHARE)
+    # on every insert, and one busy client would contend with itself. The worker's insert into
+    # IngestRecord checks the client.
+    client_id = models.BigIntegerField()
+    payload = models.JSONField(help_text="The record as the worker will store it.")
+    received_at = models.DateTimeField(default=timezone.now)
+    relayed_at = models.DateTimeField(null=True, blank=True)
+    relay_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "queued ingest record"
+        indexes = [
+            models.Index(
+                fields=["received_at"], condition=Q(relayed_at__isnull=True), name="ingest_outbox_pending_idx"
+            ),
+            models.Index(
+                fields=["relayed_at"], condition=Q(relayed_at__isnull=False), name="ingest_outbox_relayed_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.uuid} ({'relayed' if self.relayed_at else 'pending'})"
+
+
 class IngestRecord(models.Model):
     """A record that went through the queue and was stored by the worker.
 
@@ -36,9 +71,9 @@ class IngestFailedRecord(models.Model):
     """A record the worker could not store: its batch exhausted its retries (dead-lettered) or the
     database refused the record itself.
 
-    The broker's dead-letter queue keeps messages for a limited time (7 days by default); this
-    table keeps them until an operator replays them (``manage.py ingest_deadletters --replay``), so
-    nothing is dropped silently when that retention runs out.
+    Moved here from the outbox in one transaction. The broker's dead-letter queue keeps messages
+    for a limited time (7 days by default); this table keeps them until an operator replays them
+    (``manage.py ingest_deadletters --replay`` puts them back in the outbox).
     """
 
     uuid = models.UUIDField(unique=True, editable=False, verbose_name="record id")

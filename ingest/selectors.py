@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ingest.ids import record_id_issued_to
-from ingest.models import IngestFailedRecord, IngestRecord
+from ingest.models import IngestFailedRecord, IngestOutbox, IngestRecord
 
 
 def record_status(*, client_id: int, record_id: uuid.UUID) -> dict[str, Any] | None:
-    """What became of a record this client sent: stored (with the record), failed, or queued.
+    """What became of a record this client sent: stored (with the record), queued, or failed.
 
-    None when the id is not this client's (the API answers 404, as for an id that never existed).
+    None when there is no such record for this client (the API answers 404 either way, so an id
+    does not reveal whether another client's record exists).
     """
     record = IngestRecord.objects.filter(uuid=record_id, client_id=client_id).first()
     if record is not None:
@@ -29,24 +29,26 @@ def record_status(*, client_id: int, record_id: uuid.UUID) -> dict[str, Any] | N
             "received_at": record.received_at,
             "stored_at": record.stored_at,
         }
-    failed = (
-        IngestFailedRecord.objects.filter(uuid=record_id, client_id=client_id, replayed_at__isnull=True)
-        .only("failed_at")
-        .first()
-    )
-    if failed is not None:
+    queued = IngestOutbox.objects.filter(uuid=record_id, client_id=client_id).values_list("received_at", flat=True)
+    for received_at in queued:
+        return {"id": str(record_id), "status": "queued", "received_at": received_at}
+    failed = IngestFailedRecord.objects.filter(uuid=record_id, client_id=client_id, replayed_at__isnull=True)
+    for failed_at in failed.values_list("failed_at", flat=True):
         # The database error itself is for operators (admin, ingest_deadletters), not for clients.
         return {
             "id": str(record_id),
             "status": "failed",
             "detail": "The record could not be stored; it is kept for an operator to replay.",
-            "failed_at": failed.failed_at,
+            "failed_at": failed_at,
         }
-    if record_id_issued_to(record_id=record_id, client_id=client_id):
-        return {"id": str(record_id), "status": "queued"}
     return None
 
 
 def failed_records_pending_count() -> int:
     """Records set aside as failed and not replayed yet."""
     return IngestFailedRecord.objects.filter(replayed_at__isnull=True).count()
+
+
+def outbox_pending_count() -> int:
+    """Accepted records not stored yet (waiting for the relay or the worker)."""
+    return IngestOutbox.objects.count()

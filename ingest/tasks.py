@@ -1,12 +1,13 @@
 """Dramatiq actors of the ingest pipeline. The worker runs them: ``make worker``
-(``manage.py rundramatiq``); on the embedded default the web process runs them itself.
+(``manage.py rundramatiq``); on the embedded default the web process runs them itself. Messages
+come from the outbox relay (ingest.relay), up to RELAY_BATCH records each.
 
 Delivery is at least once: the broker redelivers a message whose worker died before acking, and
 the store is idempotent on the record id. A message that keeps failing is retried with
 exponential backoff, then dead-lettered: the worker moves it to the broker's dead-letter queue
 (``<queue>.XQ``) and :class:`ingest.middleware.DeadLetters` sends it to :func:`ingest_dead_batch`,
-which records its records in the database, where they stay until replayed (the broker drops dead
-letters after 7 days).
+which sets its records aside in the database, where they stay until replayed (the broker drops
+dead letters after 7 days).
 """
 
 from __future__ import annotations

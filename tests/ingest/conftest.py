@@ -2,8 +2,9 @@
 
 Every test run publishes to its own queue (``ingest-test-<random>``), never to the default
 ``ingest`` queue that a developer's worker may be consuming on the same broker; the queue and its
-delay/dead-letter companions are deleted at the end. Nothing processes messages unless a test
-asks for the ``worker`` fixture, which runs a Dramatiq worker in this process on that queue only.
+delay/dead-letter companions are deleted at the end. Nothing moves on its own: a test relays the
+outbox with :func:`relay_all` and processes messages with the ``worker`` fixture (a Dramatiq
+worker in this process, on that queue only, without the background relay).
 """
 
 from __future__ import annotations
@@ -64,7 +65,12 @@ def _test_queue() -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def _ingest_settings(settings: Any) -> Iterator[None]:
-    settings.INGEST = {**django_settings.INGEST, "QUEUE_NAME": TEST_QUEUE, "RUN_WORKER_IN_PROCESS": False}
+    settings.INGEST = {
+        **django_settings.INGEST,
+        "QUEUE_NAME": TEST_QUEUE,
+        "EMBEDDED_WORKER": False,
+        "RELAY_IN_WORKER": False,
+    }
     yield
     broker = dramatiq.get_broker()
     if isinstance(broker, StubBroker):  # leave no message behind for the next test
@@ -99,6 +105,16 @@ def post_record(api: APIClient, body: Any, *, content_type: str = "application/j
     elif not isinstance(body, bytes):
         body = json.dumps(body).encode()
     return api.generic("POST", "/api/ingest", body, content_type=content_type, **extra)
+
+
+def relay_all() -> int:
+    """Relay the whole outbox to the queue now (what the relay thread does in the background)."""
+    from ingest.services import outbox_relay
+
+    total = 0
+    while relayed := outbox_relay():
+        total += relayed
+    return total
 
 
 def wait_until(predicate: Callable[[], bool], *, timeout: float, interval: float = 0.05) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client as DjangoClient
 
-from ingest.models import IngestFailedRecord, IngestRecord
+from ingest.models import IngestFailedRecord, IngestOutbox, IngestRecord
 from ingest.services import failed_records_save, records_store
 
 pytestmark = pytest.mark.django_db
@@ -102,17 +102,35 @@ def test_failed_records_can_be_replayed_from_the_admin(admin_client: DjangoClien
         "/admin/ingest/ingestfailedrecord/", {"action": "replay", "_selected_action": [failed.pk]}, follow=True
     )
     assert response.status_code == 200
-    # The stub broker has no outside worker, so a replay stores right away; others queue it.
     failed.refresh_from_db()
     assert failed.replayed_at is not None
+    assert IngestOutbox.objects.get(uuid=record["id"]).payload == record  # queued again
 
 
-def test_the_failed_records_gauge_is_in_the_metrics(client: DjangoClient, make_client: Any) -> None:
+def test_the_failed_and_queued_gauges_are_in_the_metrics(client: DjangoClient, make_client: Any) -> None:
     owner, _ = make_client(roles=["ingest"])
     entries = [({"id": str(uuid.uuid4()), "client": owner.pk}, "boom") for _ in range(3)]
     failed_records_save(entries=entries)
+    for _ in range(2):
+        IngestOutbox.objects.create(uuid=uuid.uuid4(), client_id=owner.pk, payload={})
     body = client.get("/metrics").content.decode()
     assert "maas_ingest_failed_records 3.0" in body
+    assert "maas_ingest_outbox_records 2.0" in body
+
+
+def test_queued_records_are_listed_but_cannot_be_deleted_in_the_admin(
+    admin_client: DjangoClient, make_client: Any
+) -> None:
+    owner, _ = make_client(roles=["ingest"])
+    row = IngestOutbox.objects.create(uuid=uuid.uuid4(), client_id=owner.pk, payload={"a": 1})
+    listing = admin_client.get("/admin/ingest/ingestoutbox/")
+    assert listing.status_code == 200
+    assert str(row.uuid) in listing.content.decode()
+    for term, found in [(str(owner.pk), True), (str(row.uuid), True), ("not-a-number", False)]:
+        page = admin_client.get("/admin/ingest/ingestoutbox/", {"q": term})
+        assert page.status_code == 200
+        assert (str(row.uuid) in page.content.decode()) == found, term
+    assert admin_client.get(f"/admin/ingest/ingestoutbox/{row.pk}/delete/").status_code == 403
 
 
 def test_received_and_record_timestamps_are_kept_apart(records: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from ingest.conf import ingest_setting
 from ingest.deadletters import ForeignDeadLetter, dead_letters_count, dead_letters_import
 from ingest.models import IngestFailedRecord
-from ingest.selectors import failed_records_pending_count
+from ingest.selectors import failed_records_pending_count, outbox_pending_count
 from ingest.services import failed_records_replay
 
 
@@ -15,8 +15,8 @@ class Command(BaseCommand):
     help = (
         "Inspect and replay ingest records that could not be stored: those set aside in the database "
         "(IngestFailedRecord) and the dead letters still in the broker's <queue>.XQ. "
-        "--replay first moves the broker's dead letters into the database, then queues every pending "
-        "record again with fresh retries."
+        "--replay first moves the broker's dead letters into the database, then puts every pending "
+        "failed record back in the outbox, from which the workers' relay queues it again with fresh retries."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         action.add_argument(
             "--list", dest="show_list", action="store_true", help="List pending failed records, oldest first."
         )
-        action.add_argument("--replay", action="store_true", help="Queue pending failed records again.")
+        action.add_argument("--replay", action="store_true", help="Put pending failed records back in the queue.")
         parser.add_argument("--limit", type=int, default=None, help="At most this many records (list, replay).")
         parser.add_argument(
             "--queue", default=None, help="Queue whose dead letters to read (default: INGEST['QUEUE_NAME'])."
@@ -52,6 +52,7 @@ class Command(BaseCommand):
 
     def _count(self, queue_name: str) -> None:
         self.stdout.write(f"failed_records_pending={failed_records_pending_count()}")
+        self.stdout.write(f"outbox_pending={outbox_pending_count()}")
         broker_count = self._broker_count(queue_name)
         self.stdout.write(
             f"broker_dead_letters={'unknown' if broker_count is None else broker_count} queue={queue_name}"
