@@ -95,7 +95,15 @@ def start_server(
 ) -> Server:
     """Start a server on 127.0.0.1 and wait until ``/api/health`` answers 200."""
     port = port or free_port()
-    environment = {**os.environ, "DATABASE_URL": database_url(), "DB_CONN_MAX_AGE": "60", **(env or {})}
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DB_CONN_MAX_AGE": "60",
+        # Tests change the catalogue and query it the next moment: look at its version on every
+        # search instead of once a second, or a server warmed at start may answer from the old index.
+        "MEMES_INDEX_CHECK_SECONDS": "0",
+        **(env or {}),
+    }
     if kind == "granian":
         command = [str(BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port)]
         command += ["--workers", str(workers), "config.wsgi:application"]

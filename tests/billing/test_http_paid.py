@@ -46,12 +46,12 @@ def _get(server, key: str, session: requests.Session, **headers: str) -> request
 
 @pytest.fixture
 def paid_endpoint(two_servers, one_meme, make_client):
-    """Skip unless GET /api/memes serves the test meme and charges for it."""
-    probe, key = make_client(tokens=1)
-    response = _get(two_servers[0], key, requests.Session())
-    if response.status_code == 200 and balance(probe.pk) == 1:
-        pytest.skip("GET /api/memes does not charge yet: wire it to billing.services.paid_call")
-    assert response.status_code == 200, response.text
+    """Both servers serve the test meme (each has refreshed its search index) and charge for it."""
+    probe, key = make_client(tokens=len(two_servers))
+    for server in two_servers:
+        response = _get(server, key, requests.Session())
+        assert response.status_code == 200, response.text
+    assert balance(probe.pk) == 0, "GET /api/memes must charge for what it serves"
     return two_servers
 
 
