@@ -222,6 +222,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAAS_MAX_BODY_BYTES", default=64 * 1024)
 INGEST = {
     # Queue name: give each deployment (or test run) sharing a broker its own.
     "QUEUE_NAME": env.str("INGEST_QUEUE", default="ingest"),
+    # Records per relayed message (see ingest/conf.py).
+    "RELAY_BATCH": env.int("INGEST_RELAY_BATCH", default=500),
 }
 MEMES = {
     "DEFAULT_LANGUAGE": env.str("MEMES_DEFAULT_LANGUAGE", default="en"),

@@ -46,6 +46,9 @@ class WorkerProcess:
             **os.environ,
             "DATABASE_URL": _database_url(),
             "INGEST_QUEUE": queue_name,
+            # Small batches, one thread: storing 1,000 records takes ~100 messages, so the kill lands
+            # in the middle of the run rather than after two 500-record batches already finished.
+            "INGEST_RELAY_BATCH": "10",
             "DJANGO_SETTINGS_MODULE": "config.settings",
         }
         self.log_path = log_path
@@ -54,7 +57,7 @@ class WorkerProcess:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "4"],
+            [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "1"],
             cwd=ROOT,
             env=self.env,
             stdout=log,
