@@ -42,6 +42,14 @@ from _report import median, progress, write_section  # noqa: E402
 BIN = Path(sys.executable).parent
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/maas_bench_billing"
 SPREAD_CLIENTS = 1000
+# scenario -> file of X-Token keys ("" = none); the premium rows only for the paid endpoint.
+SCENARIOS = {
+    "health": "",
+    "spread": "spread.txt",
+    "hot": "hot.txt",
+    "premium-catalogue": "premium.txt",
+    "premium-ai": "premium.txt",
+}
 CONNECTIONS = 50
 
 LUA = r"""
@@ -118,9 +126,10 @@ def _create_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def _prepare(endpoint: str, hot_tokens: int, spread_tokens: int) -> tuple[list[str], str]:
-    """Migrate, load the sample catalogue if needed, and make 1,000 bench clients plus a hot one,
-    each with a fresh API key and enough tokens. Returns (spread keys, hot key)."""
+def _prepare(endpoint: str, hot_tokens: int, spread_tokens: int) -> tuple[list[str], str, str]:
+    """Migrate, load the sample catalogue if needed, and make 1,000 bench clients plus a hot one and
+    a premium one, each with a fresh API key and enough tokens. Returns (spread keys, hot key,
+    premium key)."""
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import transaction
@@ -144,7 +153,7 @@ def _prepare(endpoint: str, hot_tokens: int, spread_tokens: int) -> tuple[list[s
                 str(ROOT / "memes/sample/sample_languages.csv"),
                 verbosity=0,
             )
-    names = [f"bench-{i:04d}" for i in range(SPREAD_CLIENTS)] + ["bench-hot"]
+    names = [f"bench-{i:04d}" for i in range(SPREAD_CLIENTS)] + ["bench-hot", "bench-premium"]
     user_model = get_user_model()
     with transaction.atomic():
         existing = set(Client.objects.filter(name__in=names).values_list("name", flat=True))
@@ -165,7 +174,15 @@ def _prepare(endpoint: str, hot_tokens: int, spread_tokens: int) -> tuple[list[s
             rows.append(ApiKey(client_id=client_id, name="bench", prefix=prefix, key_hash=key_hash(key)))
         ApiKey.objects.bulk_create(rows)
     balances = dict(TokenAccount.objects.filter(client_id__in=clients.values()).values_list("client_id", "balance"))
-    wanted = {n: hot_tokens if n == "bench-hot" else spread_tokens for n in clients}
+    wanted = {n: hot_tokens if n in ("bench-hot", "bench-premium") else spread_tokens for n in clients}
+    from accounts.models import Subscription
+    from accounts.selectors import premium_until
+    from accounts.services import subscription_grant
+
+    premium = Client.objects.get(pk=clients["bench-premium"])
+    if premium_until(client=premium) is None:
+        subscription_grant(client=premium, note="benchmark")
+    Subscription.objects.filter(client__name__in=names[:-1]).exclude(client=premium).delete()
     low = [(n, c) for n, c in clients.items() if balances.get(c, 0) < wanted[n]]
     if low:
         progress(f"topping up {len(low)} bench accounts")
@@ -176,8 +193,8 @@ def _prepare(endpoint: str, hot_tokens: int, spread_tokens: int) -> tuple[list[s
                 reason="benchmark tokens",
                 actor="bench",
             )
-    spread = [raw[n] for n in names[:-1]]
-    return spread, raw["bench-hot"]
+    spread = [raw[n] for n in names[:SPREAD_CLIENTS]]
+    return spread, raw["bench-hot"], raw["bench-premium"]
 
 
 def _server_command(kind: str, port: int) -> list[str]:
@@ -325,7 +342,9 @@ def main() -> None:
             endpoint = "balance"
     memes_paths = [f"/api/memes?query={q}" for q in args.queries.split(",")]
     per_run = 4000 * args.seconds * args.runs * 2  # generous: never 402 in the throughput runs
-    spread_keys, hot_key = _prepare(endpoint, hot_tokens=per_run * 4, spread_tokens=max(100, per_run // 200))
+    spread_keys, hot_key, premium_key = _prepare(
+        endpoint, hot_tokens=per_run * 4, spread_tokens=max(100, per_run // 200)
+    )
     if args.endpoint == "auto" and endpoint == "memes" and not _charges(memes_paths[0], hot_key):
         progress("GET /api/memes does not charge yet: measuring GET /api/balance instead")
         endpoint = "balance"
@@ -337,6 +356,7 @@ def main() -> None:
     lua.write_text(LUA)
     (work / "spread.txt").write_text("\n".join(spread_keys) + "\n")
     (work / "hot.txt").write_text(hot_key + "\n")
+    (work / "premium.txt").write_text(premium_key + "\n")
     server_env = {
         **os.environ,
         "THROTTLE_CLIENT": "100000000/min",  # measure billing, not the limiter's refusals
@@ -348,13 +368,16 @@ def main() -> None:
     results: dict[str, dict[str, list[dict]]] = {}
     exactness: list[str] = []
     for kind in args.servers.split(","):
-        results[kind] = {"health": [], "spread": [], "hot": []}
+        results[kind] = {scenario: [] for scenario in SCENARIOS if paid or scenario in ("health", "spread", "hot")}
         with _server(kind, args.port, server_env):
             for _ in range(2):  # warm every worker: imports, connections, the credential cache
                 _wrk(args.port, lua, paths, str(work / "spread.txt"), 2)
             for run in range(args.runs):
-                for scenario, keys in (("health", ""), ("spread", "spread.txt"), ("hot", "hot.txt")):
+                for scenario in results[kind]:
+                    keys = SCENARIOS[scenario]
                     scenario_paths = ["/api/health"] if scenario == "health" else paths
+                    if scenario == "premium-catalogue":
+                        scenario_paths = [f"{p}&ai=false" for p in paths]
                     keys_file = str(work / keys) if keys else ""
                     spent_before, calls_before = _settled_totals()
                     result = _wrk(args.port, lua, scenario_paths, keys_file, args.seconds)
@@ -364,7 +387,7 @@ def main() -> None:
                         f"p50={result['p50_us'] / 1000:.1f}ms p99={result['p99_us'] / 1000:.1f}ms "
                         f"non2xx={result['non2xx']} errors={result['socket_errors']}"
                     )
-                    if paid and scenario != "health":
+                    if paid and scenario in ("spread", "hot"):
                         spent, calls = _settled_totals()
                         served = result["requests"] - result["non2xx"]
                         # wrk drops the responses in flight when it stops: at most one per connection,
@@ -417,13 +440,15 @@ def _report(args, endpoint: str, paths: list[str], results: dict, exactness: lis
     best = None
     for kind, scenarios in results.items():
         health = median([r["rps"] for r in scenarios["health"]])
-        for scenario in ("health", "spread", "hot"):
+        for scenario in scenarios:
             runs = scenarios[scenario]
             rps = median([r["rps"] for r in runs])
             label = {
                 "health": "hello-world DRF view `/api/health` (reference)",
                 "spread": f"(a) `{paths[0]}`… spread over {SPREAD_CLIENTS} clients",
                 "hot": f"(b) `{paths[0]}`… one hot client",
+                "premium-catalogue": "premium client, catalogue meme (`ai=false`): the premium check's cost vs (b)",
+                "premium-ai": "premium client, AI meme (generated, stored, charged)",
             }[scenario]
             rows.append(
                 f"| {kind} | {label} | {rps:,.0f} | {median([r['p50_us'] for r in runs]) / 1000:.1f} | "
