@@ -24,7 +24,7 @@ from memes.generation import GeneratedCaption, generator_for
 from memes.geo import Place, place_for
 from memes.models import Meme
 from memes.rendering import render_meme_png
-from memes.selectors import MemeLookup, meme_lookup
+from memes.selectors import MemeHit, meme_lookup
 from memes.serializers import meme_hit_payload, memes_payload
 
 logger = logging.getLogger("maas.memes")
@@ -58,20 +58,27 @@ def wants_ai(*, principal: Principal, ai: bool | None) -> bool:
     return premium if ai is None else ai
 
 
-def meme_png(*, meme_id: int, template: str, upper: str, lower: str) -> bytes:
-    """The rendered meme, cached: rendering is deterministic, so a meme's PNG never changes."""
+def meme_png(*, meme_id: int) -> bytes:
+    """The meme rendered as a PNG, cached: rendering is deterministic, so a meme's picture never
+    changes, and the cache spares the 10-30 ms render on every later call."""
     key = f"memes:png:{meme_id}"
     png = cache.get(key)
     if png is None:
-        png = render_meme_png(upper=upper, lower=lower, template=template)
+        meme = Meme.objects.filter(pk=meme_id).only("template", "upper_text", "lower_text", "text").first()
+        if meme is None:  # deleted since it was served (the replay of an old Idempotency-Key)
+            raise MemeNotFound()
+        png = render_meme_png(upper=meme.upper_text or meme.text, lower=meme.lower_text, template=meme.template)
         cache.set(key, png, PNG_CACHE_SECONDS)
     return png
 
 
-def _catalogue_price(lookup: MemeLookup, as_image: bool) -> int:
-    if as_image:
-        return price_for("image")
-    return sum(price_for(hit.kind) for hit in lookup.hits)
+def meme_price(kind: str, *, as_image: bool) -> int:
+    """JSON: the price of the meme's kind. PNG: the image price, or the AI price if higher for an AI
+    meme (a picture of a generated meme is never cheaper than the meme)."""
+    if not as_image:
+        return price_for(kind)
+    image = price_for("image")
+    return max(image, price_for("ai")) if kind == Meme.Kind.AI else image
 
 
 def _ai_payload(meme: Meme, place: Place | None) -> dict[str, Any]:
@@ -123,7 +130,7 @@ def meme_serve(
         result = _serve_ai(principal=principal, query=query, lang=lang, lat=lat, lon=lon, as_image=as_image, **common)
     else:
         result = paid_call(
-            price=lambda lookup: _catalogue_price(lookup, as_image),
+            price=lambda lookup: sum(meme_price(hit.kind, as_image=as_image) for hit in lookup.hits),
             produce=lambda: meme_lookup(
                 query=query, fuzzy=fuzzy, limit=1 if as_image else limit, lang=lang, lat=lat, lon=lon
             ),
@@ -134,7 +141,7 @@ def meme_serve(
     png = None
     if as_image:
         served = result.payload["memes"][0]
-        png = _png_for_id(served["id"])
+        png = meme_png(meme_id=served["id"])
     return Served(payload=result.payload, billing=result, png=png)
 
 
@@ -149,7 +156,7 @@ def _serve_ai(
     **common: Any,
 ) -> PaidCallResult:
     place = place_for(lat=lat, lon=lon) if lat is not None and lon is not None else None
-    price = max(price_for("ai"), price_for("image")) if as_image else price_for("ai")
+    price = meme_price(Meme.Kind.AI, as_image=as_image)
 
     def produce() -> Meme:
         caption: GeneratedCaption = generator_for().generate(query=query, place=place, lang=lang)
@@ -177,17 +184,6 @@ def _serve_ai(
             check_balance_first=True,  # don't generate for a client who cannot pay
             **common,
         )
-
-
-def _png_for_id(meme_id: int) -> bytes:
-    key = f"memes:png:{meme_id}"
-    png = cache.get(key)
-    if png is not None:
-        return png
-    meme = Meme.objects.filter(pk=meme_id).only("template", "upper_text", "lower_text", "text").first()
-    if meme is None:  # deleted since it was served (replay of an old key)
-        raise MemeNotFound()
-    return meme_png(meme_id=meme_id, template=meme.template, upper=meme.upper_text or meme.text, lower=meme.lower_text)
 
 
 def _visible_meme(*, principal: Principal, meme_id: int) -> Meme:
@@ -218,12 +214,11 @@ def meme_serve_by_id(
     def payload(meme: Meme) -> dict[str, Any]:
         if meme.kind == Meme.Kind.AI:
             return _ai_payload(meme, None)
-        entry = meme_hit_payload_for(meme)
-        return {"memes": [entry], "place": None}
+        return {"memes": [_catalogue_meme_payload(meme)], "place": None}
 
     result = paid_call(
         client_id=principal.client_id,
-        price=lambda meme: price_for("image") if as_image else price_for(meme.kind),
+        price=lambda meme: meme_price(meme.kind, as_image=as_image),
         produce=produce,
         serialize=payload,
         request_key=request_ref,
@@ -232,13 +227,12 @@ def meme_serve_by_id(
         reason="meme by id" + (" (image)" if as_image else ""),
         actor=f"client:{principal.client_id}",
     )
-    png = _png_for_id(meme_id) if as_image else None
+    png = meme_png(meme_id=meme_id) if as_image else None
     return Served(payload=result.payload, billing=result, png=png)
 
 
-def meme_hit_payload_for(meme: Meme) -> dict[str, Any]:
-    from memes.search import MemeHit
-
+def _catalogue_meme_payload(meme: Meme) -> dict[str, Any]:
+    """A catalogue meme fetched by id, in the shape of a search hit."""
     hit = MemeHit(
         id=meme.pk,
         template=meme.template,
