@@ -204,3 +204,12 @@ def test_unsafe_or_unknown_memes_are_not_served_by_id(catalogue, caller):
     assert unsafe is not None
     assert api.get(f"{URL}/{unsafe.pk}").status_code == 404
     assert api.get(f"{URL}/999999.png").status_code == 404
+
+
+def test_a_picture_of_an_ai_meme_costs_at_least_the_ai_price(catalogue, caller, settings):
+    settings.BILLING = {**settings.BILLING, "PRICES": {"text": 1, "image": 2, "ai": 5}}
+    client, premium = caller(tokens=100, premium=True)
+    meme = premium.get(URL, {"query": "pizza"}).json()["memes"][0]  # 5: the AI price
+    assert premium.get(meme["png_url"])["X-Tokens-Charged"] == "5"  # not the cheaper image price
+    assert premium.get(URL, {"query": "pizza", "format": "image"})["X-Tokens-Charged"] == "5"
+    assert account_balance(client_id=client.pk) == 85
