@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from accounts.principal import Principal
+from accounts.principal import principal_of
 from accounts.selectors import client_for_login
 from accounts.serializers import (
     TokenObtainInputSerializer,
@@ -74,7 +74,7 @@ class WhoAmIApi(APIView):
         tags=["auth"],
     )
     def get(self, request: Request) -> Response:
-        principal: Principal = request.auth
+        principal = principal_of(request)
         return Response(
             {"client_id": principal.client_id, "roles": sorted(principal.roles), "authenticated_via": principal.via}
         )

@@ -7,7 +7,7 @@ database query.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,3 +21,11 @@ class Principal:
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
+
+
+def principal_of(request: Any) -> Principal:
+    """The caller of a view guarded by ``IsClient`` (or a role permission): typed, and checked."""
+    principal = request.auth
+    if not isinstance(principal, Principal):  # a view forgot its permission class: fail loudly
+        raise TypeError("principal_of() needs a request authenticated as an API client")
+    return principal

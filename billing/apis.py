@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Client
 from accounts.permissions import IsClient, role_required
-from accounts.principal import Principal
+from accounts.principal import Principal, principal_of
 from accounts.roles import BILLING_TOPUP
 from billing.selectors import account_balance, usage_for
 from billing.serializers import (
@@ -32,11 +32,6 @@ _CLIENT_ERRORS = {
     404: OpenApiResponse(description="Staff asked for a client that does not exist"),
     **_AUTH_ERRORS,
 }
-
-
-def _principal(request: Request) -> Principal:
-    assert isinstance(request.auth, Principal)  # IsClient admitted the request
-    return request.auth
 
 
 def _target_client_id(principal: Principal, requested: int | None) -> int:
@@ -65,7 +60,7 @@ class BalanceApi(APIView):
             params = ClientQuerySerializer(data=request.query_params)
             params.is_valid(raise_exception=True)
             requested = params.validated_data.get("client")
-        client_id = _target_client_id(_principal(request), requested)
+        client_id = _target_client_id(principal_of(request), requested)
         # Already the output shape (BalanceOutputSerializer documents it); plain ints need no serializer.
         return Response({"client_id": client_id, "balance": account_balance(client_id=client_id), "prices": prices()})
 
@@ -83,7 +78,7 @@ class UsageApi(APIView):
         params = UsageQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        client_id = _target_client_id(_principal(request), data.get("client"))
+        client_id = _target_client_id(principal_of(request), data.get("client"))
         usage = usage_for(client_id=client_id, days=data["days"], recent=data["recent"])
         return Response(UsageOutputSerializer(usage).data)
 
@@ -114,7 +109,7 @@ class TopUpCreateApi(APIView):
                 client_id=data["client"],
                 tokens=data["tokens"],
                 purchase_id=data["purchase_id"],
-                actor=f"client:{_principal(request).client_id}",
+                actor=f"client:{principal_of(request).client_id}",
             )
         except Client.DoesNotExist as exc:
             raise NotFound(f"No client with id {data['client']}.") from exc

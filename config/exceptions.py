@@ -88,8 +88,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         else:
             message = str(detail)
         details.update(getattr(exc, "extra_details", None) or {})
-        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-            details["retry_after_seconds"] = int(exc.wait + 0.999)
+        wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
+        if wait is not None:
+            details["retry_after_seconds"] = int(wait + 0.999)
     response.data = error_body(str(code), message, details)
     return response
 

@@ -158,7 +158,7 @@ DRAMATIQ_BROKER = {
 }
 DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
 # The embedded default has no separate worker: the web process consumes its own stub queue.
-QUEUE_IN_PROCESS = _broker["BROKER"].endswith("StubBroker")
+QUEUE_IN_PROCESS = str(_broker["BROKER"]).endswith("StubBroker")
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

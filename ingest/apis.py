@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import role_required
-from accounts.principal import Principal
+from accounts.principal import principal_of
 from accounts.roles import INGEST
 from billing.throttling import ClientRateThrottle
 from ingest.conf import ingest_setting
@@ -160,8 +160,7 @@ class RecordCreateApi(APIView):
     )
     def post(self, request: Request) -> Response:
         _embedded_pipeline()
-        principal = request.auth
-        assert isinstance(principal, Principal)  # role_required admits nothing else
+        principal = principal_of(request)
         django_request = request._request
         _check_content_type(django_request)
         idempotency_key = _idempotency_key(django_request)
@@ -192,8 +191,7 @@ class RecordStatusApi(APIView):
     )
     def get(self, request: Request, record_id: uuid.UUID) -> Response:
         _embedded_pipeline()
-        principal = request.auth
-        assert isinstance(principal, Principal)  # role_required admits nothing else
+        principal = principal_of(request)
         status = record_status(client_id=principal.client_id, record_id=record_id)
         if status is None:
             raise NotFound("No record with this id for this client.")

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.principal import Principal
+from accounts.principal import principal_of
 from billing.idempotency import idempotency_key_from_request, request_fingerprint, request_reference
 from memes.serializers import ErrorEnvelopeSerializer, MemeSearchInputSerializer, PaidMemesSerializer
 from memes.serving import Served, meme_serve, meme_serve_by_id
@@ -73,7 +73,7 @@ class _PngRenderer(BaseRenderer):
 class _FormatIsOurs(DefaultContentNegotiation):
     """``?format=`` is this API's own parameter (json/image), not DRF's renderer override."""
 
-    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)  # type: ignore[assignment]
 
 
 class PaidMemeApi(APIView):
@@ -162,7 +162,7 @@ class MemeSearchApi(PaidMemeApi):
         params.is_valid(raise_exception=True)
         data = dict(params.validated_data)
         as_image = self.wants_png(request, data.pop("format"))
-        principal: Principal = request.auth
+        principal = principal_of(request)
         served = meme_serve(
             principal=principal,
             as_image=as_image,
@@ -193,7 +193,7 @@ class MemeDetailApi(PaidMemeApi):
     @staticmethod
     def serve(request: Request, meme_id: int, *, as_image: bool) -> Served:
         return meme_serve_by_id(
-            principal=request.auth,
+            principal=principal_of(request),
             meme_id=meme_id,
             as_image=as_image,
             idempotency_key=idempotency_key_from_request(request),
