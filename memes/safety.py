@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from glin_profanity.data.dictionary import dictionary as _glin_dictionary
@@ -337,11 +338,32 @@ def _profanity(folded: str, tokens: list[str], language: str) -> str | None:
             chunk = chunk.strip(_CHUNK_STRIP)
             if chunk in word_list.chunks:
                 return chunk
+    for chunk in folded.split():
+        chunk = chunk.strip(_CHUNK_STRIP)
+        if any(mask in chunk for mask in _MASKS) and _masked_listed_word(chunk, word_list.words):
+            return chunk
     if language == "ru":
         for token in tokens:
             if _RUSSIAN_RE.match(token) and not token.isascii():
                 return token
     return None
+
+
+_MASKS = "*#@$%"
+_DROP_MASKS = str.maketrans("", "", _MASKS)
+
+
+def _masked_listed_word(chunk: str, words: Collection[str]) -> bool:
+    """A listed word written with mask characters: inserted ("fu*ck") or standing for letters ("f**k").
+
+    Only masked chunks get here (rare), so comparing against the whole list is cheap.
+    """
+    if chunk.translate(_DROP_MASKS) in words:
+        return True
+    if not any(c.isalpha() for c in chunk):
+        return False
+    pattern = re.compile("".join("." if c in _MASKS else re.escape(c) for c in chunk) + r"\Z")
+    return any(len(word) == len(chunk) and pattern.match(word) for word in words)
 
 
 def text_safety(text: str, *, language: str | None = None) -> tuple[bool, str]:

@@ -82,6 +82,17 @@ def test_profanity_is_flagged_with_the_word_and_language(text, language, fragmen
     assert reason.startswith("profanity (") and fragment in reason
 
 
+@pytest.mark.parametrize("text", ["FU*CK THAT GUY", "what the f**k", "s**t happens", "b#tch please"])
+def test_masked_profanity_is_flagged(text):
+    is_safe, reason = text_safety(text, language="en")
+    assert not is_safe and reason.startswith("profanity (en)")
+
+
+@pytest.mark.parametrize("text", ["I scored 100% today", "5 * 3 = 15", "Paris is #1", "email me @ home", "***"])
+def test_symbols_that_mask_nothing_are_safe(text):
+    assert text_safety(text, language="en") == (True, "")
+
+
 def test_english_profanity_is_caught_in_captions_of_any_language():
     assert text_safety("no paso nada BITCHES!", language="es")[0] is False
 
