@@ -2,28 +2,29 @@
 
 Readiness runs django-health-check's database and cache probes plus a broker probe, and answers
 503 naming the component that failed, so Kubernetes stops routing to a pod that cannot serve.
+Liveness touches nothing but the process: a slow database must not get pods restarted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from health_check.base import HealthCheck
 from health_check.checks import Cache, Database
 from health_check.exceptions import ServiceUnavailable
-from health_check.views import HealthCheckView
-from rest_framework import serializers
-from rest_framework.decorators import api_view, permission_classes
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.exceptions import error_response
+from config.exceptions import ApiError
 
 
 @dataclasses.dataclass
@@ -52,22 +53,46 @@ class Broker(HealthCheck):
 _COMPONENTS: dict[str, HealthCheck] = {"database": Database(), "cache": Cache(), "broker": Broker()}
 
 
-class ReadinessView(HealthCheckView):
-    async def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-        import asyncio
+class NotReady(ApiError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "not_ready"
+    default_detail = "Not ready."
 
-        names = list(_COMPONENTS)
-        results = await asyncio.gather(*(check.get_result(None) for check in _COMPONENTS.values()))
-        components = {
-            name: {"ok": result.error is None, "error": str(result.error) if result.error else None}
-            for name, result in zip(names, results, strict=True)
-        }
-        failed = [name for name, c in components.items() if not c["ok"]]
-        if failed:
-            return error_response(
-                503, f"Not ready: {', '.join(failed)} unavailable.", "not_ready", {"components": components}
-            )
-        return JsonResponse({"status": "ready", "components": components})
+
+async def _probe_all() -> dict[str, dict[str, Any]]:
+    results = await asyncio.gather(*(check.get_result(None) for check in _COMPONENTS.values()))
+    return {
+        name: {"ok": result.error is None, "error": str(result.error) if result.error else None}
+        for name, result in zip(_COMPONENTS, results, strict=True)
+    }
+
+
+_COMPONENT_STATUS = inline_serializer(
+    "ComponentStatus", {"ok": serializers.BooleanField(), "error": serializers.CharField(allow_null=True)}
+)
+
+
+@extend_schema(
+    summary="Readiness probe: the database, the cache and the broker answer",
+    responses={
+        200: inline_serializer(
+            "Readiness",
+            {"status": serializers.CharField(), "components": serializers.DictField(child=_COMPONENT_STATUS)},
+        ),
+        503: OpenApiResponse(description="`not_ready`; `details.components` says which component failed and why"),
+    },
+    tags=["operations"],
+)
+@api_view(["GET"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+@throttle_classes([])
+def readiness(request: Request) -> Response:
+    components = async_to_sync(_probe_all)()
+    failed = [name for name, component in components.items() if not component["ok"]]
+    if failed:
+        raise NotReady(f"Not ready: {', '.join(failed)} unavailable.", details={"components": components})
+    return Response({"status": "ready", "components": components})
 
 
 @extend_schema(
@@ -76,17 +101,8 @@ class ReadinessView(HealthCheckView):
     tags=["operations"],
 )
 @api_view(["GET"])
+@authentication_classes([])
 @permission_classes([AllowAny])
+@throttle_classes([])
 def health(request: Request) -> Response:
     return Response({"status": "ok"})
-
-
-readiness = ReadinessView.as_view()
-
-readiness_schema = extend_schema(
-    summary="Readiness probe: database, cache and broker",
-    responses={
-        200: OpenApiResponse(description="All components answer"),
-        503: OpenApiResponse(description="A component failed"),
-    },
-)
