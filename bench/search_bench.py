@@ -46,6 +46,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from _report import median, percentile, progress, write_section
 
+from memes.loc_format import COLUMNS_2019
+
 GRANIAN_PORT, GUNICORN_PORT = 8101, 8102
 FIRST_ID = 200_000_001
 QUERY_SEED = 2024
@@ -98,18 +100,7 @@ def synthetic_catalogue(rows: int) -> tuple[Path, Path, dict[str, list[tuple[str
     rng = random.Random(rows)
     languages = sorted(parts)
     weights = [len(parts[language]) for language in languages]
-    columns = [
-        "Meme ID",
-        "Archived URL",
-        "Base Meme Name",
-        "Meme Page URL",
-        "MD5 Hash",
-        "File Size (In Bytes)",
-        "Alternate Text",
-        "Display Name",
-        "Upper Text",
-        "Lower Text",
-    ]
+    columns = list(COLUMNS_2019)
     with (
         memes_path.open("w", encoding="utf-8", newline="") as memes_file,
         languages_path.open("w", encoding="utf-8", newline="") as languages_file,

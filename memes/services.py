@@ -18,24 +18,13 @@ from tqdm import tqdm
 
 from memes.exceptions import CatalogueFileError
 from memes.language import detect_language, normalize_language_code
+from memes.loc_format import COLUMNS_2015, COLUMNS_2019, LANGUAGE_COLUMNS, MISSING
 from memes.models import CatalogueState, Meme
 from memes.safety import text_safety
 from memes.search import holder
 
 logger = logging.getLogger(__name__)
 
-COLUMNS_2015 = (
-    "Meme ID",
-    "Archived URL",
-    "Base Meme Name",
-    "Meme Page URL",
-    "MD5 Hash",
-    "File Size (In Bytes)",
-    "Alternate Text",
-)
-COLUMNS_2019 = (*COLUMNS_2015, "Display Name", "Upper Text", "Lower Text")
-LANGUAGE_COLUMNS = ("Meme ID", "Language")
-MISSING = "-"  # how LoC writes a missing value
 MAX_REPORTED_ERRORS = 1000
 # Fields an import writes; created_at is left alone so it keeps the first import's time.
 IMPORTED_FIELDS = (

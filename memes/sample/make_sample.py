@@ -16,9 +16,14 @@ from __future__ import annotations
 
 import csv
 import random
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))  # run as a script from anywhere: the repository root
+
+from memes.loc_format import COLUMNS_2019  # noqa: E402
+
 FIRST_ID = 90_000_001  # far above the LoC Meme IDs (10M-35M), so the sample never collides with them
 
 TEMPLATES = [
@@ -170,18 +175,7 @@ UNSAFE = [
     ("ru", "Tired Marathon Runner", "опять дедлайн", "какое говно"),
 ]
 
-COLUMNS = [
-    "Meme ID",
-    "Archived URL",
-    "Base Meme Name",
-    "Meme Page URL",
-    "MD5 Hash",
-    "File Size (In Bytes)",
-    "Alternate Text",
-    "Display Name",
-    "Upper Text",
-    "Lower Text",
-]
+COLUMNS = list(COLUMNS_2019)
 
 
 def _row(meme_id: int, template: str, upper: str, lower: str, rng: random.Random, *, vary: bool = True) -> list[str]:
