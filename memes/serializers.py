@@ -126,6 +126,11 @@ class MemeSearchOutputSerializer(serializers.Serializer):
     )
 
 
+def png_url(meme_id: int) -> str:
+    """The stable URL of a meme's picture (``memes:png``), built without ``reverse()`` on the hot path."""
+    return f"/api/memes/{meme_id}.png"
+
+
 def meme_hit_payload(hit: MemeHit) -> dict[str, Any]:
     return {
         "id": hit.id,
@@ -134,7 +139,7 @@ def meme_hit_payload(hit: MemeHit) -> dict[str, Any]:
         "kind": hit.kind,
         "generator": None,
         "image_url": hit.image_url or None,
-        "png_url": f"/api/memes/{hit.id}.png",
+        "png_url": png_url(hit.id),
         "match": {"type": hit.match, "score": hit.score},
     }
 

@@ -9,7 +9,6 @@ point where an AI meme is stored.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +24,7 @@ from memes.geo import Place, place_for
 from memes.models import Meme
 from memes.rendering import render_meme_png
 from memes.selectors import MemeHit, meme_lookup
-from memes.serializers import meme_hit_payload, memes_payload
-
-logger = logging.getLogger("maas.memes")
+from memes.serializers import meme_hit_payload, memes_payload, png_url
 
 PNG_CACHE_SECONDS = 7 * 24 * 3600
 
@@ -43,10 +40,6 @@ class Served:
     @property
     def meme_id(self) -> int:
         return int(self.payload["memes"][0]["id"])
-
-
-def png_url(meme_id: int) -> str:
-    return f"/api/memes/{meme_id}.png"
 
 
 def wants_ai(*, principal: Principal, ai: bool | None) -> bool:
