@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from accounts import schema, signals  # noqa: F401  (cache-invalidation receivers, OpenAPI auth schemes)
+        from accounts import checks, schema, signals  # noqa: F401  (checks, cache invalidation, OpenAPI schemes)

@@ -31,6 +31,7 @@ def _development_secret_key() -> str:
     return key_file.read_text().strip()
 
 
+SECRET_KEY_FROM_ENVIRONMENT = bool(env.str("DJANGO_SECRET_KEY", default=""))
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _development_secret_key()
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
