@@ -57,6 +57,17 @@ def git_revision() -> str:
         return "uncommitted"
 
 
+def granian_command(*, port: int, workers: int = 2, backpressure: int = 8) -> list[str]:
+    """The production server as the benchmarks run it: granian WSGI on 127.0.0.1. ``--backpressure``
+    caps the threads per worker (the default thrashes on 2 cores, see ../shared/MEASUREMENTS.md)."""
+    return [
+        str(Path(sys.executable).parent / "granian"),
+        "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(workers), "--backpressure", str(backpressure), "--no-access-log",
+        "config.wsgi:application",
+    ]  # fmt: skip
+
+
 def write_section(name: str, title: str, command: str, body_markdown: str) -> None:
     """Replace (or append) the section ``name`` of docs/benchmarks.md and print it."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _report import median, progress, write_section  # noqa: E402
+from _report import granian_command, median, progress, write_section  # noqa: E402
 
 BIN = Path(sys.executable).parent
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/maas_bench_billing"
@@ -199,20 +199,11 @@ def _prepare(endpoint: str, hot_tokens: int, spread_tokens: int) -> tuple[list[s
 
 def _server_command(kind: str, port: int) -> list[str]:
     if kind == "granian":
-        return [
-            str(BIN / "granian"),
-            "--interface",
-            "wsgi",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            os.environ.get("BENCH_GRANIAN_WORKERS", "2"),
-            "--backpressure",
-            os.environ.get("BENCH_GRANIAN_BACKPRESSURE", "8"),
-            "config.wsgi:application",
-        ]
+        return granian_command(
+            port=port,
+            workers=int(os.environ.get("BENCH_GRANIAN_WORKERS", "2")),
+            backpressure=int(os.environ.get("BENCH_GRANIAN_BACKPRESSURE", "8")),
+        )
     if kind == "gunicorn":
         return [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "4", "config.wsgi:application"]
     raise ValueError(kind)

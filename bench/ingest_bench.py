@@ -39,9 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _report import median, progress, write_section  # noqa: E402
+from _report import granian_command, median, progress, write_section  # noqa: E402
 
-BIN = Path(sys.executable).parent
 PORT = 8301
 CONNECTIONS = 50
 BODY = (
@@ -140,24 +139,7 @@ class Group:
 
 
 def _start_server(env: dict[str, str], backpressure: int, log: Path) -> Group:
-    server = Group(
-        [
-            str(BIN / "granian"),
-            "--interface",
-            "wsgi",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(PORT),
-            "--workers",
-            "2",
-            "--backpressure",
-            str(backpressure),
-            "config.wsgi:application",
-        ],
-        env,
-        log,
-    )
+    server = Group(granian_command(port=PORT, backpressure=backpressure), env, log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

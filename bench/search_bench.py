@@ -44,7 +44,7 @@ LANGUAGES = SHARED / "loc_memegenerator_language.csv"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _report import median, percentile, progress, write_section
+from _report import granian_command, median, percentile, progress, write_section
 
 from memes.loc_format import COLUMNS_2019
 
@@ -352,10 +352,7 @@ def measure_http(server: str, env: dict[str, str], queries: list[dict[str, str]]
     venv = ROOT / ".venv" / "bin"
     if server == "granian":
         port, workers = GRANIAN_PORT, 2
-        command = [
-            str(venv / "granian"), "--interface", "wsgi", "config.wsgi:application", "--host", "127.0.0.1",
-            "--port", str(port), "--workers", str(workers), "--backpressure", "8", "--no-access-log",
-        ]  # fmt: skip
+        command = granian_command(port=port, workers=workers)
     else:
         port, workers = GUNICORN_PORT, 4
         command = [

@@ -40,17 +40,9 @@ class TopUpForm(forms.Form):
         tokens.widget.attrs["max"] = limit
 
 
-@admin.register(TokenAccount)
-class TokenAccountAdmin(admin.ModelAdmin):
-    list_display = ["client", "client_id", "balance", "paid_calls", "tokens_spent", "updated_at", "ledger_link"]
-    list_select_related = ["client"]
-    search_fields = ["client__name", "=client__id"]
-    fields = ("client", "balance", "paid_calls", "tokens_spent", "created_at", "updated_at", "usage", "recent_entries")
-    readonly_fields = fields
-    change_form_template = "admin/billing/tokenaccount/change_form.html"
-    actions = ["top_up"]
+class NoWritesAdmin(admin.ModelAdmin):
+    """Money changes only through the ledger's services: the admin may show, never add, edit or delete."""
 
-    # The balance changes only through the ledger: no add, no edit, no delete here.
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -59,6 +51,17 @@ class TokenAccountAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(TokenAccount)
+class TokenAccountAdmin(NoWritesAdmin):
+    list_display = ["client", "client_id", "balance", "paid_calls", "tokens_spent", "updated_at", "ledger_link"]
+    list_select_related = ["client"]
+    search_fields = ["client__name", "=client__id"]
+    fields = ("client", "balance", "paid_calls", "tokens_spent", "created_at", "updated_at", "usage", "recent_entries")
+    readonly_fields = fields
+    change_form_template = "admin/billing/tokenaccount/change_form.html"
+    actions = ["top_up"]
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm("billing.view_tokenaccount") or self._may_top_up(request)
@@ -213,7 +216,7 @@ class PurchaseFilter(admin.SimpleListFilter):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(NoWritesAdmin):
     list_display = [
         "id",
         "created_at",
@@ -236,13 +239,3 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     @admin.display(description="client", ordering="account__client__name")
     def client_name(self, obj: LedgerEntry) -> str:
         return obj.account.client.name
-
-    # Append-only: view, never add, change or delete.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
