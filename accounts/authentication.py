@@ -16,7 +16,8 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.tokens import Token
 
 from accounts.principal import Principal
-from accounts.selectors import principal_for_api_key, roles_at
+from accounts.selectors import principal_for_api_key_counted, roles_at
+from accounts.throttling import client_counters, counts_keep
 
 
 class ClientUser:
@@ -44,9 +45,13 @@ class ApiKeyAuthentication(BaseAuthentication):
             if scheme.lower() != "api-key":
                 return None
             raw_key = value
-        principal = principal_for_api_key(raw_key.strip())
+        view = (request.parser_context or {}).get("view")
+        principal, counts = principal_for_api_key_counted(
+            raw_key.strip(), lambda client_id: client_counters(view, client_id)
+        )
         if principal is None:
             raise AuthenticationFailed("Invalid API key: unknown, revoked or malformed.", code="invalid_api_key")
+        counts_keep(request, counts)  # the throttles' counts, made in the same cache round trip
         return ClientUser(principal), principal
 
     def authenticate_header(self, request: Request) -> str:

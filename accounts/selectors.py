@@ -4,7 +4,8 @@ costs no database query in the steady state."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from django.core.cache import cache
 from django.db.models import Q
@@ -14,6 +15,7 @@ from accounts.keys import key_matches, key_prefix
 from accounts.models import ApiKey, Client, Subscription
 from accounts.principal import Principal
 from accounts.roles import GROUP_ROLES, PREMIUM_AI
+from accounts.throttling import Counter, Counts, counters_queue, counters_read, redis_client
 
 PRINCIPAL_CACHE_SECONDS = 300
 LAST_USED_PRECISION_SECONDS = 60
@@ -57,8 +59,11 @@ def roles_at(group_roles: frozenset[str] | list[str], premium_ends: float | None
     return roles
 
 
-def _key_record(prefix: str) -> dict[str, Any] | None:
-    cached = cache.get(_key_cache_key(prefix))
+def _key_record(prefix: str, cached: Any = None) -> dict[str, Any] | None:
+    """The cached record of the key with this prefix (``cached``: already read from the cache),
+    loaded from the database and cached when the cache has none; None for no usable key."""
+    if cached is None:
+        cached = cache.get(_key_cache_key(prefix))
     if cached == _MISSING:
         return None
     if cached is not None:
@@ -86,16 +91,45 @@ def _key_record(prefix: str) -> dict[str, Any] | None:
     return record
 
 
-def principal_for_api_key(raw_key: str) -> Principal | None:
-    """The principal of a valid, active key; None for anything else (unknown, revoked, malformed)."""
+# prefix -> (client id, key hash) of keys this process has authenticated. A key never changes
+# owner or hash, so this cannot go stale; it only tells whose requests to count up front.
+_key_owners: dict[str, tuple[int, str]] = {}
+
+
+def _key_record_counting(prefix: str, counters: list[Counter]) -> tuple[dict[str, Any] | None, Counts]:
+    """The key's record, and the request counted in ``counters``, in one Redis round trip."""
+    redis = redis_client() if counters else None
+    if redis is None:
+        return _key_record(prefix), {}
+    pipeline = redis.pipeline(transaction=False)
+    pipeline.get(cache.make_and_validate_key(_key_cache_key(prefix)))
+    counters_queue(pipeline, counters)
+    raw, *results = pipeline.execute()
+    cached = None if raw is None else cast(Any, cache).client.decode(raw)  # django-redis's own decoding
+    return _key_record(prefix, cached), counters_read(results, counters)
+
+
+def principal_for_api_key_counted(
+    raw_key: str, counters_for: Callable[[int], list[Counter]]
+) -> tuple[Principal | None, Counts]:
+    """:func:`principal_for_api_key`, counting the request in the client's throttle counters
+    (``counters_for(client_id)``) in the same cache round trip.
+
+    Only requests that carry the key's secret are counted up front: a caller who knows a key's
+    public prefix cannot spend its owner's limit. A key this process has not seen yet is
+    authenticated first and left to the throttles to count.
+    """
     prefix = key_prefix(raw_key)
     if prefix is None:
-        return None
-    record = _key_record(prefix)
+        return None, {}
+    owner = _key_owners.get(prefix)
+    counters = counters_for(owner[0]) if owner is not None and key_matches(raw_key, owner[1]) else []
+    record, counts = _key_record_counting(prefix, counters)
     if record is None or not key_matches(raw_key, record["key_hash"]):
-        return None
+        return None, {}
+    _key_owners[prefix] = (record["client_id"], record["key_hash"])
     _touch_last_used(record["key_id"])
-    return Principal(
+    principal = Principal(
         client_id=record["client_id"],
         user_id=record["user_id"],
         roles=roles_at(record["roles"], record["premium_until"], time.time()),
@@ -103,6 +137,12 @@ def principal_for_api_key(raw_key: str) -> Principal | None:
         via="api_key",
         api_key_id=record["key_id"],
     )
+    return principal, counts
+
+
+def principal_for_api_key(raw_key: str) -> Principal | None:
+    """The principal of a valid, active key; None for anything else (unknown, revoked, malformed)."""
+    return principal_for_api_key_counted(raw_key, lambda client_id: [])[0]
 
 
 _last_touched: dict[int, float] = {}  # key id -> when this process last considered touching it

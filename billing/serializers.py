@@ -6,6 +6,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 from rest_framework import serializers
 
+from config.serializers import InputSerializer
+
 
 class StrictPositiveIntegerField(serializers.IntegerField):
     """A JSON integer and nothing else: not ``true``, ``1.5``, ``5.0`` or ``"5"`` (DRF's IntegerField
@@ -59,7 +61,7 @@ class TopUpOutputSerializer(serializers.Serializer):
     replayed = serializers.BooleanField(help_text="True: this purchase was already credited; nothing was added now.")
 
 
-class ClientQuerySerializer(serializers.Serializer):
+class ClientQuerySerializer(InputSerializer):
     client = serializers.IntegerField(
         required=False, min_value=1, help_text="Staff only: another client's id. Default: the caller."
     )

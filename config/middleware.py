@@ -1,16 +1,24 @@
-"""Keep everything under /api/ JSON, even what fails before or outside a DRF view."""
+"""Project middleware: keep everything under /api/ JSON, even what fails before or outside a DRF
+view, and keep the browser-only middlewares off the API's hot path."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.deprecation import MiddlewareMixin
 
 from config.exceptions import error_response
 
 logger = logging.getLogger("maas.api")
+
+API_PREFIX = "/api/"
 
 
 class ApiErrorMiddleware:
@@ -29,3 +37,34 @@ class ApiErrorMiddleware:
             return error_response(400, "Bad request.")
         logger.exception("unhandled error path=%s", request.path)
         return error_response(500, "Internal server error; it has been logged.")
+
+
+class _BrowserOnly(MiddlewareMixin):
+    """Runs a middleware for browser pages (the admin) and skips it under ``/api/``.
+
+    API callers authenticate every request with a token and send no cookie, so sessions, the CSRF
+    cookie, Django's login and its messages have nothing to do for them; running them anyway cost
+    about 90 µs of a paid call's 1.3 ms of CPU (measured in-process). CSRF's view check still runs
+    for every view; DRF views are exempt from it because they take no cookie credentials.
+    """
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        if request.path_info.startswith(API_PREFIX):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class BrowserSessionMiddleware(_BrowserOnly, SessionMiddleware):
+    pass
+
+
+class BrowserCsrfViewMiddleware(_BrowserOnly, CsrfViewMiddleware):
+    pass
+
+
+class BrowserAuthenticationMiddleware(_BrowserOnly, AuthenticationMiddleware):
+    pass
+
+
+class BrowserMessageMiddleware(_BrowserOnly, MessageMiddleware):
+    pass

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from accounts.permissions import role_required
 from accounts.principal import principal_of
 from accounts.roles import INGEST
-from billing.throttling import ClientRateThrottle
+from accounts.throttling import ClientRateThrottle
 from ingest.conf import ingest_setting
 from ingest.embedded import embedded_worker_start
 from ingest.exceptions import (

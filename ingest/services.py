@@ -9,6 +9,7 @@ transaction with its removal from the outbox, until ``failed_records_replay`` pu
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Iterable
@@ -18,7 +19,7 @@ from typing import Any
 
 import dramatiq
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Field
 from django.utils import timezone
 from dramatiq import Message
 
@@ -55,10 +56,7 @@ def record_accept(*, client_id: int, record: ValidRecord, size: int, idempotency
     }
     try:
         if idempotency_key is None:
-            # create(), not bulk_create(): one INSERT in autocommit, one round trip (bulk_create
-            # wraps it in BEGIN/COMMIT: 2.4x the CPU, twice the round trips). Concurrent requests
-            # share PostgreSQL's WAL flushes (group commit).
-            IngestOutbox.objects.create(uuid=record_id, client_id=client_id, payload=payload, received_at=now)
+            _outbox_insert(record_id=record_id, client_id=client_id, payload=payload, received_at=now)
         elif not IngestRecord.objects.filter(uuid=record_id).exists():  # else: a retry of a stored record
             # ON CONFLICT DO NOTHING: a retry while the first is still queued was already accepted.
             IngestOutbox.objects.bulk_create(
@@ -71,6 +69,33 @@ def record_accept(*, client_id: int, record: ValidRecord, size: int, idempotency
             retry_after=ingest_setting("RETRY_AFTER_SECONDS"), reason="database unavailable"
         ) from exc
     return record_id
+
+
+_OUTBOX_COLUMNS = ("uuid", "client_id", "payload", "received_at", "relay_count")
+
+
+@functools.cache
+def _outbox_insert_statement() -> tuple[str, list[Field[Any, Any]]]:
+    meta = IngestOutbox._meta
+    fields = [field for name in _OUTBOX_COLUMNS if isinstance(field := meta.get_field(name), Field)]
+    columns = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) VALUES ({placeholders})", fields
+
+
+def _outbox_insert(*, record_id: uuid.UUID, client_id: int, payload: dict[str, Any], received_at: datetime) -> None:
+    """One INSERT in autocommit: one round trip, committed when it returns. Concurrent requests
+    share PostgreSQL's WAL flushes (group commit).
+
+    Not ``create()``: building the model and its INSERT costs 310 µs of CPU per accepted record
+    against 190 µs for this statement, built once (``bulk_create`` adds BEGIN/COMMIT: twice the
+    round trips). The fields still convert the values, so each backend gets what the ORM would send.
+    """
+    sql, fields = _outbox_insert_statement()
+    values = (record_id, client_id, payload, received_at, 0)
+    params = [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 # --- Relay (worker process thread) ----------------------------------------------------------------

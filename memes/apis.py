@@ -12,7 +12,6 @@ from typing import Any
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +19,7 @@ from rest_framework.views import APIView
 
 from accounts.principal import principal_of
 from billing.idempotency import idempotency_key_from_request, request_fingerprint, request_reference
+from config.negotiation import FastContentNegotiation
 from memes.serializers import ErrorEnvelopeSerializer, MemeSearchInputSerializer, PaidMemesSerializer
 from memes.serving import Served, meme_serve, meme_serve_by_id
 
@@ -70,7 +70,7 @@ class _PngRenderer(BaseRenderer):
         return JSONRenderer().render(data)  # errors stay the JSON envelope
 
 
-class _FormatIsOurs(DefaultContentNegotiation):
+class _FormatIsOurs(FastContentNegotiation):
     """``?format=`` is this API's own parameter (json/image), not DRF's renderer override."""
 
     settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)  # type: ignore[assignment]
@@ -163,11 +163,15 @@ class MemeSearchApi(PaidMemeApi):
         data = dict(params.validated_data)
         as_image = self.wants_png(request, data.pop("format"))
         principal = principal_of(request)
+        idempotency_key = idempotency_key_from_request(request)
+        fingerprint = ""  # compared only when a key repeats, so computed only with a key
+        if idempotency_key is not None:
+            fingerprint = request_fingerprint(method="GET", path=request.path, params={**data, "as_image": as_image})
         served = meme_serve(
             principal=principal,
             as_image=as_image,
-            idempotency_key=idempotency_key_from_request(request),
-            fingerprint=request_fingerprint(method="GET", path=request.path, params={**data, "as_image": as_image}),
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
             request_ref=request_reference(request),
             **data,
         )

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
+from config.serializers import InputSerializer
 from memes.geo import Place
 from memes.search import MemeHit
 
@@ -44,7 +45,7 @@ class StrictBooleanField(serializers.BooleanField):
     default_error_messages = {"invalid": "Must be true or false."}
 
 
-class MemeSearchInputSerializer(serializers.Serializer):
+class MemeSearchInputSerializer(InputSerializer):
     query = serializers.CharField(
         min_length=1, max_length=QUERY_MAX_LENGTH, help_text="Free text: words of the caption or template name."
     )

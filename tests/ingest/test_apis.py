@@ -11,6 +11,7 @@ import pytest
 from django.db import OperationalError
 from rest_framework.test import APIClient
 
+import ingest.services
 from ingest.models import IngestOutbox
 from tests.ingest.conftest import VALID, post_record
 
@@ -320,7 +321,7 @@ def test_a_database_outage_is_503_with_retry_after_and_nothing_accepted(
     def database_down(*args: Any, **kwargs: Any) -> Any:
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(IngestOutbox.objects, "create", database_down)
+    monkeypatch.setattr(ingest.services, "_outbox_insert", database_down)  # the accept's one write
     monkeypatch.setattr(IngestOutbox.objects, "bulk_create", database_down)
     response = post_record(api, VALID)
     assert response.status_code == 503

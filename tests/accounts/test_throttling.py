@@ -5,6 +5,11 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 from django.test import override_settings
+from rest_framework.response import Response
+from rest_framework.test import APIRequestFactory
+from rest_framework.views import APIView
+
+from accounts.throttling import ClientRateThrottle
 
 pytestmark = pytest.mark.django_db
 
@@ -44,3 +49,36 @@ def test_the_limit_is_per_client_whatever_the_credential(api_client, make_client
 def test_unauthenticated_probes_are_not_counted(api_client):
     with _rates(client="1/min"):
         assert [api_client.get("/api/health").status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_a_wrong_secret_does_not_spend_the_key_owners_limit(api_client, make_client):
+    # Counting rides on authentication's cache read, but only for requests that carry the secret:
+    # knowing a key's public prefix must not let anyone throttle its owner.
+    _, key = make_client()
+    forged = key[:-4] + ("AAAA" if not key.endswith("AAAA") else "BBBB")
+    with _rates(client="2/min"):
+        assert api_client.get("/api/balance", HTTP_X_TOKEN=key).status_code == 200
+        assert [api_client.get("/api/balance", HTTP_X_TOKEN=forged).status_code for _ in range(5)] == [401] * 5
+        assert api_client.get("/api/balance", HTTP_X_TOKEN=key).status_code == 200
+        assert api_client.get("/api/balance", HTTP_X_TOKEN=key).status_code == 429
+
+
+class _BulkThrottle(ClientRateThrottle):
+    scope = "bulk"
+
+
+class _BulkView(APIView):
+    throttle_classes = [_BulkThrottle]
+
+    def get(self, request):
+        return Response({})
+
+
+def test_each_scope_has_its_own_count(api_client, make_client):
+    _, key = make_client()
+    view = _BulkView.as_view()
+    with _rates(client="2/min", bulk="3/min"):
+        bulk = [view(APIRequestFactory().get("/api/bulk", HTTP_X_TOKEN=key)).status_code for _ in range(4)]
+        client = [api_client.get("/api/balance", HTTP_X_TOKEN=key).status_code for _ in range(3)]
+    assert bulk == [200, 200, 200, 429]
+    assert client == [200, 200, 429]
