@@ -44,8 +44,13 @@ lint: install
 typecheck: install
 	$(BIN)/mypy .
 
+## Every benchmark (needs PostgreSQL, Redis, RabbitMQ, wrk and ../shared/data); each writes its section of docs/benchmarks.md.
 bench: install
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/request_cpu.py
+	$(BIN)/python bench/search_bench.py --database-url postgres://postgres@127.0.0.1:5432/maas_search_bench
+	$(BIN)/python bench/billing_bench.py
+	$(BIN)/python bench/ai_bench.py
+	$(BIN)/python bench/ingest_bench.py
 
 clean:
 	rm -rf $(VENV) var

@@ -59,10 +59,13 @@ def roles_at(group_roles: frozenset[str] | list[str], premium_ends: float | None
     return roles
 
 
-def _key_record(prefix: str, cached: Any = None) -> dict[str, Any] | None:
-    """The cached record of the key with this prefix (``cached``: already read from the cache),
-    loaded from the database and cached when the cache has none; None for no usable key."""
-    if cached is None:
+_NOT_READ = object()
+
+
+def _key_record(prefix: str, cached: Any = _NOT_READ) -> dict[str, Any] | None:
+    """The cached record of the key with this prefix (``cached``: what the cache held, already
+    read), loaded from the database and cached when the cache has none; None for no usable key."""
+    if cached is _NOT_READ:
         cached = cache.get(_key_cache_key(prefix))
     if cached == _MISSING:
         return None

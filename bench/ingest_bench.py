@@ -41,12 +41,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from _report import granian_command, median, progress, write_section  # noqa: E402
 
+from ingest.validation import EXAMPLE_RECORD  # noqa: E402
+
 PORT = 8301
 CONNECTIONS = 50
-BODY = (
-    '{"ts": "1530228282", "sender": "testy-test-service", "message": {"foo": "bar", "baz": "bang"}, '
-    '"sent-from-ip": "1.2.3.4", "priority": 2}'
-)
+BODY = json.dumps(EXAMPLE_RECORD)
 
 LUA = r"""
 local key = os.getenv("BENCH_KEY")

@@ -10,8 +10,9 @@ with the issue's example record.
 
     .venv/bin/python bench/request_cpu.py [--runs 5] [--requests 2000] [--no-report]
 
-Needs PostgreSQL and Redis on 127.0.0.1 (defaults: database maas_bench_cpu, created if missing;
-Redis db 6). Starts no process: nothing listens, nothing to stop.
+Needs PostgreSQL and Redis on 127.0.0.1 (defaults: the billing benchmark's database
+maas_bench_billing and its clients, created if missing; Redis db 6). Starts no process: nothing
+listens, nothing to stop.
 """
 
 from __future__ import annotations
@@ -32,16 +33,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from _report import median, progress, write_section  # noqa: E402
 
-DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/maas_bench_cpu"
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/maas_bench_billing"  # shares the billing benchmark's clients
 DEFAULT_REDIS = "redis://127.0.0.1:6379/6"
 PAYING_CLIENTS = 200
-RECORD = {
-    "ts": "1530228282",
-    "sender": "testy-test-service",
-    "message": {"foo": "bar", "baz": "bang"},
-    "sent-from-ip": "1.2.3.4",
-    "priority": 2,
-}
 
 
 def _environ(method: str, path: str, query: str = "", key: str | None = None, body: bytes = b"") -> dict[str, Any]:
@@ -81,42 +75,21 @@ def _caller(application: Any, make_environ: Callable[[int], dict[str, Any]], exp
 
 
 def _prepare() -> tuple[list[str], str]:
-    """Migrate, load the sample catalogue, make the paying clients (plenty of tokens) and an ingest
-    client, each with a fresh key. Returns (paying keys, ingest key)."""
+    """The billing benchmark's clients (sample catalogue, plenty of tokens, fresh keys) and an
+    ingest client with a fresh key. Returns (paying keys, ingest key)."""
+    from billing_bench import _prepare as billing_clients_prepare
     from django.contrib.auth.models import Group
-    from django.core.management import call_command
 
-    from accounts.models import ApiKey, Client
+    from accounts.models import Client
     from accounts.roles import INGEST
     from accounts.services import api_key_create, client_create
-    from billing.models import TokenAccount
-    from billing.services import account_credit
-    from memes.models import Meme
 
-    progress("migrating")
-    call_command("migrate", verbosity=0)
-    if not Meme.objects.exists():
-        progress("importing the sample catalogue")
-        call_command(
-            "import_memes",
-            str(ROOT / "memes/sample/sample_memes.csv"),
-            "--languages",
-            str(ROOT / "memes/sample/sample_languages.csv"),
-            verbosity=0,
-        )
+    spread, _, _ = billing_clients_prepare("memes", hot_tokens=1, spread_tokens=1_000_000)
     Group.objects.get_or_create(name=INGEST)
-    ApiKey.objects.filter(name="cpu-bench").delete()  # raw keys are never stored: make new ones
-    keys = []
-    for i in range(PAYING_CLIENTS):
-        name = f"cpu-bench-{i:03d}"
-        client = Client.objects.filter(name=name).first() or client_create(name=name)
-        if (TokenAccount.objects.filter(client=client).values_list("balance", flat=True).first() or 0) < 100_000:
-            account_credit(client_id=client.pk, amount=1_000_000, reason="benchmark tokens", actor="bench")
-        keys.append(api_key_create(client=client, name="cpu-bench")[1])
     sender = Client.objects.filter(name="cpu-bench-ingest").first() or client_create(
         name="cpu-bench-ingest", roles=[INGEST]
     )
-    return keys, api_key_create(client=sender, name="cpu-bench")[1]
+    return spread[:PAYING_CLIENTS], api_key_create(client=sender, name="cpu-bench")[1]
 
 
 def _cpu_per_request(call: Callable[[int], None], requests: int) -> float:
@@ -143,6 +116,8 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     from billing_bench import _create_database
 
+    from ingest.validation import EXAMPLE_RECORD
+
     _create_database(os.environ["DATABASE_URL"])
     import django
 
@@ -155,7 +130,7 @@ def main() -> None:
     os.environ["MAAS_WARM_ON_START"] = "1"
     from config.wsgi import application
 
-    body = json.dumps(RECORD).encode()
+    body = json.dumps(EXAMPLE_RECORD).encode()
     scenarios = {
         "hello-world DRF view `GET /api/health` (reference)": _caller(
             application, lambda i: _environ("GET", "/api/health"), 200

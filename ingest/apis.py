@@ -35,7 +35,7 @@ from ingest.exceptions import (
 )
 from ingest.selectors import record_status
 from ingest.services import record_accept
-from ingest.validation import BodyNotJson, BodyNotObject, RecordInvalid, Rules, record_parse
+from ingest.validation import EXAMPLE_RECORD, BodyNotJson, BodyNotObject, RecordInvalid, Rules, record_parse
 
 _READ_CHUNK = 64 * 1024
 _IDEMPOTENCY_KEY_MAX = 255
@@ -102,13 +102,6 @@ def _rules() -> Rules:
     )
 
 
-_RECORD_EXAMPLE = {
-    "ts": "1530228282",
-    "sender": "testy-test-service",
-    "message": {"foo": "bar", "baz": "bang"},
-    "sent-from-ip": "1.2.3.4",
-    "priority": 2,
-}
 _ACCEPTED = inline_serializer("IngestAccepted", {"id": serializers.UUIDField(), "status": serializers.CharField()})
 _STATUS = inline_serializer(
     "IngestStatus",
@@ -146,7 +139,7 @@ class RecordCreateApi(APIView):
         ),
         request={"application/json": OpenApiTypes.OBJECT},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
-        examples=[OpenApiExample("record", value=_RECORD_EXAMPLE, request_only=True)],
+        examples=[OpenApiExample("record", value=EXAMPLE_RECORD, request_only=True)],
         responses={
             202: _ACCEPTED,
             400: OpenApiResponse(description="Not JSON, not an object, or rule violations (all listed)"),

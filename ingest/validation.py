@@ -30,6 +30,14 @@ from dataclasses import dataclass
 from typing import Any
 
 FIELDS = ("ts", "sender", "message", "sent-from-ip", "priority")
+# The example of a valid record: the OpenAPI example, and what the benchmarks post.
+EXAMPLE_RECORD: dict[str, Any] = {
+    "ts": "1530228282",
+    "sender": "testy-test-service",
+    "message": {"foo": "bar", "baz": "bang"},
+    "sent-from-ip": "1.2.3.4",
+    "priority": 2,
+}
 REQUIRED = ("ts", "sender", "message")
 SENDER_MAX_LENGTH = 255
 PRIORITY_MIN, PRIORITY_MAX = -(2**31), 2**31 - 1
