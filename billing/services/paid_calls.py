@@ -22,6 +22,7 @@ Order of work, and why:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -224,16 +225,12 @@ def _charge_single_statement(
         "response": stored_json,
     }
     sql = _charge_sql(idempotency_key is not None)
-    if connection.in_atomic_block:
-        # Inside a caller's transaction: a savepoint, so a duplicate key does not poison it.
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-    else:
-        # Autocommit: the statement is its own transaction, committed before it returns.
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
+    # Inside a caller's transaction: a savepoint, so a duplicate key does not poison it. In
+    # autocommit: none, the statement is its own transaction, committed before it returns.
+    savepoint = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+    with savepoint, connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
     if row is None:  # no account, or balance < amount: nothing was written
         raise InsufficientTokens(balance=_balance(client_id), price=amount)
     return row[0], row[1]

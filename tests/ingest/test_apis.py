@@ -162,18 +162,28 @@ def test_a_big_body_with_content_length_is_413_without_being_read(ingest_api: An
     assert stream.read_bytes == 0
 
 
-def test_a_big_chunked_body_is_413_and_read_no_further_than_the_limit(ingest_api: Any) -> None:
-    api, _ = ingest_api
-    stream = CountingStream(10 * 1024 * 1024)
-    response = api.generic(
+def post_chunked(api: APIClient, stream: Any, *, decoded_by_server: bool = True) -> Any:
+    """POST a body sent with ``Transfer-Encoding: chunked`` (no Content-Length). ``decoded_by_server``:
+    the WSGI server has undone the chunking and says so (``wsgi.input_terminated``), as granian and
+    gunicorn do."""
+    environ: dict[str, Any] = {"wsgi.input": stream}
+    if decoded_by_server:
+        environ["wsgi.input_terminated"] = True
+    return api.generic(
         "POST",
         "/api/ingest",
         b"",
         content_type="application/json",
         CONTENT_LENGTH="",
         HTTP_TRANSFER_ENCODING="chunked",
-        **{"wsgi.input": stream, "wsgi.input_terminated": True},
+        **environ,
     )
+
+
+def test_a_big_chunked_body_is_413_and_read_no_further_than_the_limit(ingest_api: Any) -> None:
+    api, _ = ingest_api
+    stream = CountingStream(10 * 1024 * 1024)
+    response = post_chunked(api, stream)
     assert response.status_code == 413
     assert error_of(response)["code"] == "payload_too_large"
     assert stream.read_bytes <= LIMIT + 1
@@ -182,30 +192,13 @@ def test_a_big_chunked_body_is_413_and_read_no_further_than_the_limit(ingest_api
 
 def test_a_small_chunked_body_is_read_and_accepted(ingest_api: Any) -> None:
     api, _ = ingest_api
-    body = json.dumps(VALID).encode()
-    response = api.generic(
-        "POST",
-        "/api/ingest",
-        b"",
-        content_type="application/json",
-        CONTENT_LENGTH="",
-        HTTP_TRANSFER_ENCODING="chunked",
-        **{"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True},
-    )
+    response = post_chunked(api, io.BytesIO(json.dumps(VALID).encode()))
     assert response.status_code == 202
 
 
 def test_a_chunked_body_the_server_cannot_decode_is_411(ingest_api: Any) -> None:
     api, _ = ingest_api
-    response = api.generic(
-        "POST",
-        "/api/ingest",
-        b"",
-        content_type="application/json",
-        CONTENT_LENGTH="",
-        HTTP_TRANSFER_ENCODING="chunked",
-        **{"wsgi.input": io.BytesIO(b"5\r\nhello\r\n0\r\n\r\n")},
-    )
+    response = post_chunked(api, io.BytesIO(b"5\r\nhello\r\n0\r\n\r\n"), decoded_by_server=False)
     assert response.status_code == 411
     assert error_of(response)["code"] == "length_required"
 
