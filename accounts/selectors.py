@@ -15,7 +15,7 @@ from accounts.keys import key_matches, key_prefix
 from accounts.models import ApiKey, Client, Subscription
 from accounts.principal import Principal
 from accounts.roles import GROUP_ROLES, PREMIUM_AI
-from accounts.throttling import Counter, Counts, counters_queue, counters_read, redis_client
+from accounts.throttling import Counter, Counts, read_and_count
 
 PRINCIPAL_CACHE_SECONDS = 300
 LAST_USED_PRECISION_SECONDS = 60
@@ -101,15 +101,12 @@ _key_owners: dict[str, tuple[int, str]] = {}
 
 def _key_record_counting(prefix: str, counters: list[Counter]) -> tuple[dict[str, Any] | None, Counts]:
     """The key's record, and the request counted in ``counters``, in one Redis round trip."""
-    redis = redis_client() if counters else None
-    if redis is None:
+    counted = read_and_count(_key_cache_key(prefix), counters) if counters else None
+    if counted is None:
         return _key_record(prefix), {}
-    pipeline = redis.pipeline(transaction=False)
-    pipeline.get(cache.make_and_validate_key(_key_cache_key(prefix)))
-    counters_queue(pipeline, counters)
-    raw, *results = pipeline.execute()
+    raw, counts = counted
     cached = None if raw is None else cast(Any, cache).client.decode(raw)  # django-redis's own decoding
-    return _key_record(prefix, cached), counters_read(results, counters)
+    return _key_record(prefix, cached), counts
 
 
 def principal_for_api_key_counted(

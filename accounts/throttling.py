@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.core.cache import cache
+from redis import Redis
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
@@ -107,17 +110,63 @@ def client_counters(view: Any, client_id: int) -> list[Counter]:
     return [counter for counter in counters if counter is not None]
 
 
-def counters_queue(pipeline: Any, counters: list[Counter]) -> None:
-    """Add each counter's ``INCR`` (and its expiry, set when the key is new) to a Redis pipeline."""
-    for counter in counters:
-        full_key = cache.make_and_validate_key(counter.key)
-        pipeline.incr(full_key)
-        pipeline.expire(full_key, counter.timeout, nx=True)
+# One Redis command: read the value at KEYS[1] if ARGV[1] is "1", then count the request in each
+# counter key after it, giving a new counter its expiry (ARGV[2], ARGV[3], ...). A script rather
+# than a pipeline of GET, INCR and EXPIRE: one command to pack and one reply to parse (about 25 µs
+# of CPU less per call), and atomic, so a counter never exists without its expiry.
+_READ_AND_COUNT = """
+local reads = tonumber(ARGV[1])
+local out = {false}
+if reads == 1 then out[1] = redis.call('GET', KEYS[1]) end
+for i = reads + 1, #KEYS do
+  local count = redis.call('INCR', KEYS[i])
+  if count == 1 then redis.call('EXPIRE', KEYS[i], ARGV[i - reads + 1]) end
+  out[#out + 1] = count
+end
+return out
+"""
 
 
-def counters_read(results: list[Any], counters: list[Counter]) -> Counts:
-    """The counts from the pipeline results of :func:`counters_queue` (two per counter)."""
-    return {counter.scope: (counter, int(results[2 * i])) for i, counter in enumerate(counters)}
+def read_and_count(read_key: str | None, counters: list[Counter]) -> tuple[bytes | None, Counts] | None:
+    """In one Redis round trip: the raw cached value at ``read_key`` (a cache key, before the
+    cache's prefix; None: read nothing) and the request counted in each of ``counters``.
+    None when the cache is not Redis."""
+    redis = _redis()
+    if redis is None:
+        return None
+    keys = [] if read_key is None else [cache.make_and_validate_key(read_key)]
+    keys += [cache.make_and_validate_key(counter.key) for counter in counters]
+    args = ["0" if read_key is None else "1", *(counter.timeout for counter in counters)]
+    raw, *counts = redis.evalsha_script(keys, args)
+    return raw, {counter.scope: (counter, int(count)) for counter, count in zip(counters, counts, strict=True)}
+
+
+class _ThreadRedis(threading.local):
+    """Per thread: a Redis client holding one connection of the cache's pool for good, and the
+    script registered on it. Taking a connection from the pool and giving it back on every call
+    costs about 15 µs of CPU; a request thread makes one call at a time, so it can keep one."""
+
+    pid = 0  # the process that made the client: a forked child makes its own
+    client: Any = None
+    script: Any = None
+
+    def evalsha_script(self, keys: list[str], args: list[Any]) -> list[Any]:
+        return cast(list[Any], self.script(keys=keys, args=args, client=self.client))
+
+
+_thread_redis = _ThreadRedis()
+
+
+def _redis() -> _ThreadRedis | None:
+    local = _thread_redis
+    if local.pid != os.getpid():
+        shared = redis_client()
+        local.client = local.script = None
+        if shared is not None:
+            local.client = Redis(connection_pool=shared.connection_pool, single_connection_client=True)
+            local.script = local.client.register_script(_READ_AND_COUNT)
+        local.pid = os.getpid()
+    return local if local.client is not None else None
 
 
 def counts_keep(request: Request, counts: Counts) -> None:
@@ -128,11 +177,9 @@ def counts_keep(request: Request, counts: Counts) -> None:
 
 def _incr(counter: Counter) -> int:
     """Atomically count one more request in ``counter``, creating it with its expiry."""
-    client = redis_client()
-    if client is not None:
-        pipeline = client.pipeline(transaction=False)  # one round trip
-        counters_queue(pipeline, [counter])
-        return counters_read(pipeline.execute(), [counter])[counter.scope][1]
+    counted = read_and_count(None, [counter])
+    if counted is not None:
+        return counted[1][counter.scope][1]
     # Other cache backends: add() creates the counter if absent, incr() is atomic where the backend is.
     cache.add(counter.key, 0, counter.timeout)
     try:

@@ -28,7 +28,7 @@ class FastContentNegotiation(DefaultContentNegotiation):
         if (
             format_suffix is None
             and accept in _JSON_OR_ANYTHING
-            and not (override and override in request.query_params)
+            and not (override and request.META.get("QUERY_STRING") and override in request.query_params)
             and (accept == "*/*" or choices[0].media_type == accept)
         ):
             return choices[0], choices[0].media_type

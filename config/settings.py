@@ -68,13 +68,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 if env.bool("MAAS_METRICS", default=True):
-    # Prometheus request metrics; the two middlewares must wrap everything else.
+    # Prometheus request metrics (django-prometheus's, two series a request: see config/metrics.py);
+    # outermost, so the latency covers every middleware.
     INSTALLED_APPS.append("django_prometheus")
-    MIDDLEWARE = [
-        "django_prometheus.middleware.PrometheusBeforeMiddleware",
-        *MIDDLEWARE,
-        "django_prometheus.middleware.PrometheusAfterMiddleware",
-    ]
+    MIDDLEWARE = ["config.metrics.RequestMetricsMiddleware", *MIDDLEWARE]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -1,0 +1,44 @@
+"""Prometheus request metrics at the cost of two samples a request.
+
+django-prometheus's two request middlewares record about a dozen series per request (requests by
+method, by transport, by view and transport; body sizes both ways; responses by status, by
+charset; two latency histograms; ...), which cost about 55 µs of CPU per API call: 6-8 % of a
+paid call or an ingest accept, measured in-process. This middleware keeps django-prometheus's
+metric objects, so the names on ``/metrics`` and the dashboards built on them stay, and records
+the two series that answer "how many, how fast, how many failed, per endpoint":
+
+- ``django_http_responses_total_by_status_view_method`` (counter),
+- ``django_http_requests_latency_seconds_by_view_method`` (histogram), measured around the whole
+  middleware stack, as it is the outermost middleware.
+
+An exception escaping a view is turned into a response (a JSON 500 under /api/) before it gets
+here, so failures are counted by their status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from time import perf_counter
+
+from django.http import HttpRequest, HttpResponseBase
+from django_prometheus.middleware import Metrics
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH"})
+
+
+class RequestMetricsMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+        metrics = Metrics.get_instance()
+        self._responses = metrics.responses_by_status_view_method
+        self._latency = metrics.requests_latency_by_view_method
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        started = perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        view = (match.view_name if match is not None else None) or "<unnamed view>"
+        method = request.method if request.method in _METHODS else "<invalid method>"
+        self._responses.labels(status=str(response.status_code), view=view, method=method).inc()
+        self._latency.labels(view=view, method=method).observe(perf_counter() - started)
+        return response
