@@ -8,10 +8,10 @@ windows' worth around a window boundary; for an abuse limit that is acceptable.
 
 On Redis, an API-key call is counted in the round trip that authentication already makes to read
 the key's cached record: authentication asks the view for its counters (:func:`client_counters`),
-sends their ``INCR`` with its ``GET`` and leaves the counts on the request (:func:`counts_keep`);
-the throttle then uses them instead of counting again. One Redis round trip per call instead of
-two: ~90 µs of CPU and ~60 µs of latency less. So a request is counted before its permissions are
-checked, and one refused with a 403 counts too.
+reads the record and counts the request in one Redis command (:func:`read_and_count`, a script)
+and leaves the counts on the request (:func:`counts_keep`); the throttle then uses them instead of
+counting again. One Redis round trip per call instead of two. So a request is counted before its
+permissions are checked, and one refused with a 403 counts too.
 """
 
 from __future__ import annotations
