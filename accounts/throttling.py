@@ -26,6 +26,9 @@ from typing import Any, cast
 
 from django.core.cache import cache
 from redis import Redis
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
@@ -164,6 +167,10 @@ def _redis() -> _ThreadRedis | None:
         local.client = local.script = None
         if shared is not None:
             local.client = Redis(connection_pool=shared.connection_pool, single_connection_client=True)
+            # The pool probes a connection each time it hands it out; a kept one is not, so when
+            # the server has closed it (restart, idle timeout) the next call fails on it: then
+            # reconnect and send again, once. Not after a timeout: that call may have counted.
+            local.client.connection.retry = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
             local.script = local.client.register_script(_READ_AND_COUNT)
         local.pid = os.getpid()
     return local if local.client is not None else None

@@ -82,3 +82,20 @@ def test_each_scope_has_its_own_count(api_client, make_client):
         client = [api_client.get("/api/balance", HTTP_X_TOKEN=key).status_code for _ in range(3)]
     assert bulk == [200, 200, 200, 429]
     assert client == [200, 200, 429]
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis: set REDIS_URL")
+def test_counting_survives_a_dropped_redis_connection_and_a_restarted_script_cache(api_client, make_client):
+    # Each request thread keeps one Redis connection and runs the counting script by its hash: a
+    # connection closed by the server (restart, idle timeout) or a server that forgot the script
+    # (restart, SCRIPT FLUSH) must cost a reconnect or a reload, never a failed call or a lost count.
+    from accounts import throttling
+
+    _, key = make_client()
+    with _rates(client="3/min"):
+        assert api_client.get("/api/balance", HTTP_X_TOKEN=key).status_code == 200
+        admin = throttling.redis_client()
+        admin.script_flush()
+        admin.client_kill_filter(_id=throttling._thread_redis.client.client_id())
+        statuses = [api_client.get("/api/balance", HTTP_X_TOKEN=key).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
