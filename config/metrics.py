@@ -2,10 +2,11 @@
 
 django-prometheus's two request middlewares record about a dozen series per request (requests by
 method, by transport, by view and transport; body sizes both ways; responses by status, by
-charset; two latency histograms; ...), which cost about 55 µs of CPU per API call: 6-8 % of a
-paid call or an ingest accept, measured in-process. This middleware keeps django-prometheus's
-metric objects, so the names on ``/metrics`` and the dashboards built on them stay, and records
-the two series that answer "how many, how fast, how many failed, per endpoint":
+charset; two latency histograms; ...). Taking them out saved 60 µs of CPU per hello-world call
+and 130-160 µs per paid call or ingest accept, about 15 % of those (``bench/request_cpu.py``).
+This middleware keeps django-prometheus's metric objects, so the names on ``/metrics`` and the
+dashboards built on them stay, and records the two series that answer "how many, how fast, how
+many failed, per endpoint":
 
 - ``django_http_responses_total_by_status_view_method`` (counter),
 - ``django_http_requests_latency_seconds_by_view_method`` (histogram), measured around the whole
