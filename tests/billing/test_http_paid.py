@@ -1,7 +1,4 @@
-"""The paid GET /api/memes over HTTP, from two server processes sharing one database.
-
-Skips (with the reason) until the memes view charges through ``billing.services.paid_call``.
-"""
+"""The paid GET /api/memes over HTTP, from two server processes sharing one database."""
 
 from __future__ import annotations
 
