@@ -1,6 +1,6 @@
 """``GET /api/memes`` (search, paid), ``GET /api/memes/{id}`` and ``GET /api/memes/{id}.png``.
 
-Views validate, call one service in :mod:`memes.serving`, and shape the answer; authentication,
+Views validate, call one service in :mod:`memes.services.serving`, and shape the answer; authentication,
 the premium check and throttling happen in DRF before them, from the principal alone.
 """
 
@@ -21,7 +21,7 @@ from accounts.principal import principal_of
 from billing.services import paid_request_read
 from config.negotiation import FastContentNegotiation
 from memes.serializers import ErrorEnvelopeSerializer, MemeSearchInputSerializer, PaidMemesSerializer
-from memes.serving import Served, meme_serve, meme_serve_by_id
+from memes.services import Served, meme_serve, meme_serve_by_id
 
 
 def _error(description: str, code: str, message: str, details: dict[str, Any] | None = None) -> OpenApiResponse:

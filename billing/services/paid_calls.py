@@ -33,13 +33,13 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
+from billing.conf import billing_setting
 from billing.exceptions import IdempotencyKeyReused, InsufficientTokens
 from billing.idempotency import idempotency_key_read, request_fingerprint
 from billing.models import IdempotencyRecord, LedgerEntry, TokenAccount
@@ -156,7 +156,7 @@ def _single_statement() -> bool:
 
 
 def _ttl() -> timedelta:
-    return timedelta(hours=settings.BILLING.get("IDEMPOTENCY_TTL_HOURS", 24))
+    return timedelta(hours=billing_setting("IDEMPOTENCY_TTL_HOURS"))
 
 
 def _replay(*, client_id: int, key: str, fingerprint: str) -> PaidCallResult | None:

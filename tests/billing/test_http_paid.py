@@ -26,7 +26,8 @@ def two_servers(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def one_meme(tmp_path):
-    from memes.services import COLUMNS_2019, catalogue_import
+    from memes.loc_format import COLUMNS_2019
+    from memes.services import catalogue_import
     from tests.memes.loc_files import loc_row
 
     memes, languages = tmp_path / "memes.csv", tmp_path / "languages.csv"

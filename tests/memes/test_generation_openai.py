@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from memes.generation.base import generators_reset
+from memes.generation import generators_reset
 from memes.generation.local import LocalGenerator, registry
 from memes.generation.openai import OpenAIConfig, OpenAIGenerator, caption_parse
 from memes.geo import Place

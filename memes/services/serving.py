@@ -28,11 +28,11 @@ from billing.services import (
 )
 from memes.exceptions import AiNotAllowed, MemeNotFound
 from memes.generation import GeneratedCaption, generator_for
-from memes.geo import Place, place_for
+from memes.geo import place_for
 from memes.models import Meme
+from memes.payloads import ai_meme_payload, meme_payload, memes_payload
 from memes.rendering import render_meme_png
-from memes.selectors import MemeHit, meme_lookup
-from memes.serializers import meme_hit_payload, memes_payload, png_url
+from memes.selectors import meme_lookup
 
 PNG_CACHE_SECONDS = 7 * 24 * 3600
 
@@ -80,24 +80,6 @@ def meme_price(kind: str, *, as_image: bool) -> int:
         return price_for(kind)
     image = price_for("image")
     return max(image, price_for("ai")) if kind == Meme.Kind.AI else image
-
-
-def _ai_payload(meme: Meme, place: Place | None) -> dict[str, Any]:
-    return {
-        "memes": [
-            {
-                "id": meme.pk,
-                "template": meme.template,
-                "text": meme.text,
-                "kind": meme.kind,
-                "generator": meme.generator,
-                "image_url": png_url(meme.pk),
-                "png_url": png_url(meme.pk),
-                "match": {"type": "generated", "score": None},
-            }
-        ],
-        "place": place.as_dict() if place else None,
-    }
 
 
 def meme_serve(
@@ -179,7 +161,7 @@ def _ai_meme_charge(
             client_id=principal.client_id,
             amount=price,
             paid=paid,
-            payload=_ai_payload(meme, place),
+            payload=ai_meme_payload(meme, place),
             reason="AI meme" + (" (image)" if as_image else ""),
             actor=f"client:{principal.client_id}",
         )
@@ -202,32 +184,12 @@ def meme_serve_by_id(*, principal: Principal, paid: PaidRequest, meme_id: int, a
     if replay is not None:
         return _served(replay, as_image=as_image)
     meme = _visible_meme(principal=principal, meme_id=meme_id)
-    payload = (
-        _ai_payload(meme, None)
-        if meme.kind == Meme.Kind.AI
-        else {"memes": [_catalogue_meme_payload(meme)], "place": None}
-    )
     charge = account_debit(
         client_id=principal.client_id,
         amount=meme_price(meme.kind, as_image=as_image),
         paid=paid,
-        payload=payload,
+        payload=meme_payload(meme),
         reason="meme by id" + (" (image)" if as_image else ""),
         actor=f"client:{principal.client_id}",
     )
     return _served(charge, as_image=as_image)
-
-
-def _catalogue_meme_payload(meme: Meme) -> dict[str, Any]:
-    """A catalogue meme fetched by id, in the shape of a search hit."""
-    hit = MemeHit(
-        id=meme.pk,
-        template=meme.template,
-        text=meme.text,
-        kind=meme.kind,
-        image_url=meme.image_url,
-        language=meme.language,
-        match="id",
-        score=1.0,
-    )
-    return meme_hit_payload(hit)
