@@ -16,6 +16,9 @@ DEFAULTS: dict[str, Any] = {
     "IDEMPOTENCY_TTL_HOURS": 24,
     # The most tokens one top-up may credit.
     "TOPUP_MAX_TOKENS": 10_000_000,
+    # On PostgreSQL a debit is one statement (billing.services.paid_calls); False: the portable
+    # select_for_update() path that SQLite takes (tests run both).
+    "SINGLE_STATEMENT_ON_POSTGRES": True,
 }
 
 

@@ -156,8 +156,11 @@ DRAMATIQ_BROKER = {
     ],
 }
 DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
-# The embedded default has no separate worker: the web process consumes its own stub queue.
+# The embedded default has no separate worker: the web process consumes its own stub queue, with a
+# worker its request handler starts (ingest/embedded.py).
 QUEUE_IN_PROCESS = str(_broker["BROKER"]).endswith("StubBroker")
+if QUEUE_IN_PROCESS:
+    MIDDLEWARE.append("ingest.embedded.EmbeddedWorkerMiddleware")
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

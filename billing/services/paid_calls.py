@@ -47,9 +47,6 @@ from billing.selectors import account_balance
 
 logger = logging.getLogger("maas.billing")
 
-# PostgreSQL charges in one statement; tests flip this to prove the portable path too.
-SINGLE_STATEMENT_ON_POSTGRES = True
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PaidRequest:
@@ -152,7 +149,7 @@ def account_debit(
 
 
 def _single_statement() -> bool:
-    return SINGLE_STATEMENT_ON_POSTGRES and connection.vendor == "postgresql"
+    return connection.vendor == "postgresql" and bool(billing_setting("SINGLE_STATEMENT_ON_POSTGRES"))
 
 
 def _ttl() -> timedelta:
