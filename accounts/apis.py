@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -9,14 +8,13 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from accounts.principal import principal_of
-from accounts.selectors import client_for_login
 from accounts.serializers import (
     TokenObtainInputSerializer,
     TokenPairSerializer,
     TokenRefreshInputSerializer,
     WhoAmISerializer,
 )
-from accounts.services import tokens_issue, tokens_refresh
+from accounts.services import tokens_obtain, tokens_refresh
 
 _ERRORS = {400: OpenApiResponse(description="Invalid input"), 401: OpenApiResponse(description="Bad credentials")}
 
@@ -48,10 +46,9 @@ class TokenObtainApi(_CredentialsApi):
         params = TokenObtainInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        client = client_for_login(raw_key=data.get("api_key"), username=data.get("username"))
-        if client is None or ("password" in data and not client.user.check_password(data["password"])):
-            raise AuthenticationFailed("Invalid credentials.", code="invalid_credentials")
-        return Response(tokens_issue(client=client))
+        return Response(
+            tokens_obtain(raw_key=data.get("api_key"), username=data.get("username"), password=data.get("password", ""))
+        )
 
 
 class TokenRefreshApi(_CredentialsApi):

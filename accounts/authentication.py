@@ -1,7 +1,9 @@
 """DRF authentication: API keys (``X-Token`` or ``Authorization: Api-Key``) and JWT bearer tokens.
 
 Both put a :class:`~accounts.principal.Principal` in ``request.auth`` and a :class:`ClientUser`
-(no database row loaded) in ``request.user``.
+(no database row loaded) in ``request.user``. An API-key call reads the key and counts the call
+for the view's throttles in one cache round trip (``accounts.credentials``); a JWT call reads
+nothing at all.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.tokens import Token
 
+from accounts.credentials import api_key_principal
 from accounts.principal import Principal
-from accounts.selectors import principal_for_api_key_counted, roles_at
-from accounts.throttling import client_counters, counts_keep
+from accounts.selectors import roles_at
+from accounts.services import api_key_used
+from accounts.throttling import client_throttle_scopes, counts_keep
 
 
 class ClientUser:
@@ -46,12 +50,12 @@ class ApiKeyAuthentication(BaseAuthentication):
                 return None
             raw_key = value
         view = (request.parser_context or {}).get("view")
-        principal, counts = principal_for_api_key_counted(
-            raw_key.strip(), lambda client_id: client_counters(view, client_id)
-        )
+        principal, counts = api_key_principal(raw_key.strip(), throttle_scopes=client_throttle_scopes(view))
         if principal is None:
             raise AuthenticationFailed("Invalid API key: unknown, revoked or malformed.", code="invalid_api_key")
-        counts_keep(request, counts)  # the throttles' counts, made in the same cache round trip
+        assert principal.api_key_id is not None  # an API-key principal names its key
+        api_key_used(key_id=principal.api_key_id)
+        counts_keep(request, counts)  # the throttles' counts, made in the same round trip
         return ClientUser(principal), principal
 
     def authenticate_header(self, request: Request) -> str:

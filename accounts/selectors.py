@@ -1,29 +1,16 @@
-"""Reads: who a credential belongs to and what it may do, cached so that authenticating a request
-costs no database query in the steady state."""
+"""Reads: who a credential belongs to and what it may do. Pure reads: ``accounts.credentials``
+caches what authentication needs of a key, and writes live in ``accounts.services``."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any, cast
+from typing import TypedDict
 
-from django.core.cache import cache
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.keys import key_matches, key_prefix
 from accounts.models import ApiKey, Client, Subscription
-from accounts.principal import Principal
 from accounts.roles import GROUP_ROLES, PREMIUM_AI
-from accounts.throttling import Counter, Counts, read_and_count
-
-PRINCIPAL_CACHE_SECONDS = 300
-LAST_USED_PRECISION_SECONDS = 60
-_MISSING = "missing"
-
-
-def _key_cache_key(prefix: str) -> str:
-    return f"accounts:key:{prefix}"
 
 
 def client_group_roles(*, client: Client) -> frozenset[str]:
@@ -59,29 +46,31 @@ def roles_at(group_roles: frozenset[str] | list[str], premium_ends: float | None
     return roles
 
 
-_NOT_READ = object()
+class KeyRecord(TypedDict):
+    """What authentication needs of an active API key; ``accounts.credentials`` caches it."""
+
+    key_id: int
+    key_hash: str
+    client_id: int
+    user_id: int
+    is_staff: bool
+    roles: list[str]  # the group roles
+    premium_until: float | None  # see premium_until()
 
 
-def _key_record(prefix: str, cached: Any = _NOT_READ) -> dict[str, Any] | None:
-    """The cached record of the key with this prefix (``cached``: what the cache held, already
-    read), loaded from the database and cached when the cache has none; None for no usable key."""
-    if cached is _NOT_READ:
-        cached = cache.get(_key_cache_key(prefix))
-    if cached == _MISSING:
-        return None
-    if cached is not None:
-        return cached
-    api_key = (
-        ApiKey.objects.select_related("client__user")
-        .filter(prefix=prefix, revoked_at__isnull=True, client__is_active=True, client__user__is_active=True)
-        .first()
+def _active_api_keys() -> QuerySet[ApiKey]:
+    return ApiKey.objects.select_related("client__user").filter(
+        revoked_at__isnull=True, client__is_active=True, client__user__is_active=True
     )
+
+
+def api_key_record(*, prefix: str) -> KeyRecord | None:
+    """The record of the active key with this prefix (its client and user active too), else None."""
+    api_key = _active_api_keys().filter(prefix=prefix).first()
     if api_key is None:
-        # Remember unknown prefixes briefly so a flood of bad keys does not become a flood of queries.
-        cache.set(_key_cache_key(prefix), _MISSING, 60)
         return None
     client = api_key.client
-    record = {
+    return {
         "key_id": api_key.pk,
         "key_hash": api_key.key_hash,
         "client_id": client.pk,
@@ -90,90 +79,30 @@ def _key_record(prefix: str, cached: Any = _NOT_READ) -> dict[str, Any] | None:
         "roles": sorted(client_group_roles(client=client)),
         "premium_until": premium_until(client=client),
     }
-    cache.set(_key_cache_key(prefix), record, PRINCIPAL_CACHE_SECONDS)
-    return record
 
 
-# prefix -> (client id, key hash) of keys this process has authenticated. A key never changes
-# owner or hash, so this cannot go stale; it only tells whose requests to count up front.
-_key_owners: dict[str, tuple[int, str]] = {}
-
-
-def _key_record_counting(prefix: str, counters: list[Counter]) -> tuple[dict[str, Any] | None, Counts]:
-    """The key's record, and the request counted in ``counters``, in one Redis round trip."""
-    counted = read_and_count(_key_cache_key(prefix), counters) if counters else None
-    if counted is None:
-        return _key_record(prefix), {}
-    raw, counts = counted
-    cached = None if raw is None else cast(Any, cache).client.decode(raw)  # django-redis's own decoding
-    return _key_record(prefix, cached), counts
-
-
-def principal_for_api_key_counted(
-    raw_key: str, counters_for: Callable[[int], list[Counter]]
-) -> tuple[Principal | None, Counts]:
-    """:func:`principal_for_api_key`, counting the request in the client's throttle counters
-    (``counters_for(client_id)``) in the same cache round trip.
-
-    Only requests that carry the key's secret are counted up front: a caller who knows a key's
-    public prefix cannot spend its owner's limit. A key this process has not seen yet is
-    authenticated first and left to the throttles to count.
-    """
+def api_key_find(*, raw_key: str) -> ApiKey | None:
+    """The active key ``raw_key`` is, with its client and user loaded; None for anything else."""
     prefix = key_prefix(raw_key)
-    if prefix is None:
-        return None, {}
-    owner = _key_owners.get(prefix)
-    counters = counters_for(owner[0]) if owner is not None and key_matches(raw_key, owner[1]) else []
-    record, counts = _key_record_counting(prefix, counters)
-    if record is None or not key_matches(raw_key, record["key_hash"]):
-        return None, {}
-    _key_owners[prefix] = (record["client_id"], record["key_hash"])
-    _touch_last_used(record["key_id"])
-    principal = Principal(
-        client_id=record["client_id"],
-        user_id=record["user_id"],
-        roles=roles_at(record["roles"], record["premium_until"], time.time()),
-        is_staff=record["is_staff"],
-        via="api_key",
-        api_key_id=record["key_id"],
-    )
-    return principal, counts
+    api_key = _active_api_keys().filter(prefix=prefix).first() if prefix is not None else None
+    return api_key if api_key is not None and key_matches(raw_key, api_key.key_hash) else None
 
 
-def principal_for_api_key(raw_key: str) -> Principal | None:
-    """The principal of a valid, active key; None for anything else (unknown, revoked, malformed)."""
-    return principal_for_api_key_counted(raw_key, lambda client_id: [])[0]
+def api_key_prefixes(*, client_id: int) -> list[str]:
+    """The prefixes of every key of the client, revoked or not."""
+    return list(ApiKey.objects.filter(client_id=client_id).values_list("prefix", flat=True))
 
 
-_last_touched: dict[int, float] = {}  # key id -> when this process last considered touching it
+def client_exists(*, client_id: int) -> bool:
+    return Client.objects.filter(pk=client_id).exists()
 
 
-def _touch_last_used(key_id: int) -> None:
-    # One UPDATE per key per minute at most: a write on every request would cost more than the
-    # request itself, and "last used" only needs minute precision. The per-process stamp spares the
-    # shared-cache round trip on all but one request a minute per key and process.
-    now = time.monotonic()
-    if now - _last_touched.get(key_id, -LAST_USED_PRECISION_SECONDS) < LAST_USED_PRECISION_SECONDS:
-        return
-    _last_touched[key_id] = now
-    if cache.add(f"accounts:key-used:{key_id}", 1, LAST_USED_PRECISION_SECONDS):
-        ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
+def client_by_name(*, name: str) -> Client | None:
+    return Client.objects.filter(name=name).first()
 
 
-def principal_cache_clear(*, client_id: int | None = None, prefixes: list[str] | None = None) -> None:
-    """Forget cached credentials so that a revocation or role change takes effect at once."""
-    keys = [_key_cache_key(p) for p in prefixes or []]
-    if client_id is not None:
-        keys += [_key_cache_key(p) for p in ApiKey.objects.filter(client_id=client_id).values_list("prefix", flat=True)]
-    if keys:
-        cache.delete_many(keys)
-
-
-def client_for_login(*, raw_key: str | None = None, username: str | None = None) -> Client | None:
-    """The active client behind an API key or a username (the caller checks the password)."""
-    if raw_key is not None:
-        principal = principal_for_api_key(raw_key)
-        return Client.objects.select_related("user").filter(pk=principal.client_id).first() if principal else None
+def client_for_username(*, username: str) -> Client | None:
+    """The active client of this username, its user loaded (the caller checks the password)."""
     return (
         Client.objects.select_related("user")
         .filter(user__username=username, is_active=True, user__is_active=True)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -17,10 +19,13 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.credentials import principal_cache_clear
 from accounts.keys import key_generate, key_hash
 from accounts.models import ApiKey, Client, Subscription
 from accounts.roles import ALL_ROLES, GROUP_ROLES, PREMIUM_AI
-from accounts.selectors import client_group_roles, premium_until, principal_cache_clear
+from accounts.selectors import api_key_find, client_for_username, client_group_roles, premium_until
+
+LAST_USED_PRECISION_SECONDS = 60
 
 
 class UnknownRole(ValueError):
@@ -88,6 +93,24 @@ def api_key_revoke(*, api_key: ApiKey) -> None:
     principal_cache_clear(prefixes=[api_key.prefix])
 
 
+_last_stamped: dict[int, float] = {}  # key id -> when this process last considered stamping it
+
+
+def api_key_used(*, key_id: int) -> None:
+    """Stamp the key's ``last_used_at``: at most one UPDATE per key per minute, across processes.
+
+    A write on every call would cost more than the call itself, and "last used" only needs minute
+    precision. The per-process stamp spares the shared-cache round trip on all but one call a
+    minute per key and process.
+    """
+    now = time.monotonic()
+    if now - _last_stamped.get(key_id, -LAST_USED_PRECISION_SECONDS) < LAST_USED_PRECISION_SECONDS:
+        return
+    _last_stamped[key_id] = now
+    if cache.add(f"accounts:key-used:{key_id}", 1, LAST_USED_PRECISION_SECONDS):
+        ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
+
+
 def _token_pair(client: Client) -> dict[str, Any]:
     refresh = RefreshToken.for_user(client.user)
     # Claims copied into every access token derived from this refresh token: the request is then
@@ -108,7 +131,20 @@ def _token_pair(client: Client) -> dict[str, Any]:
     }
 
 
-def tokens_issue(*, client: Client) -> dict[str, Any]:
+def tokens_obtain(*, raw_key: str | None = None, username: str | None = None, password: str = "") -> dict[str, Any]:
+    """A token pair for an active API key, or for a username and its password; 401 otherwise."""
+    client = None
+    if raw_key is not None:
+        api_key = api_key_find(raw_key=raw_key)
+        if api_key is not None:
+            api_key_used(key_id=api_key.pk)
+            client = api_key.client
+    elif username is not None:
+        client = client_for_username(username=username)
+        if client is not None and not client.user.check_password(password):
+            client = None
+    if client is None:
+        raise AuthenticationFailed("Invalid credentials.", code="invalid_credentials")
     return _token_pair(client)
 
 

@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
+from accounts.credentials import principal_cache_clear
 from accounts.models import ApiKey, Client, Subscription
-from accounts.selectors import principal_cache_clear
 
 User = get_user_model()
 

@@ -8,7 +8,9 @@ loads it from. Then, for several runs (the figures are the median over runs):
 * generation latency p50/p99 of ``LocalGenerator.generate`` (query mix: words the corpus knows, words it
   does not, no query but a place), against markovify's own ``make_sentence`` on the same lines;
 * render latency p50/p99 of ``render_meme_png`` for short, long and Cyrillic captions, on templates already
-  seen (background cached) and on new ones, against encoding a blank PNG of the same size.
+  seen (background cached) and on new ones, against encoding a blank PNG of the same size;
+* the per-caption checks of an import and of every generated caption: language detection and the
+  safety filter (a 100k-row import spends 100k of each).
 
     .venv/bin/python bench/ai_bench.py [--quick]
 """
@@ -47,6 +49,7 @@ from PIL import Image  # noqa: E402
 from memes.generation.local import LocalGenerator, registry  # noqa: E402
 from memes.generation.model import CaptionModel  # noqa: E402
 from memes.geo import Place  # noqa: E402
+from memes.language import detect_language  # noqa: E402
 from memes.rendering import render_meme_png  # noqa: E402
 from memes.safety import text_safety  # noqa: E402
 
@@ -101,6 +104,7 @@ def one_run(
     n_gen: int,
     n_render: int,
     record: Callable[[str, list[float]], None],
+    generator_captions: list[tuple[str, str, str]],
 ) -> None:
     seeds = iter(range(run * 10**6, (run + 1) * 10**6))
     rng = random.Random(run)
@@ -118,6 +122,9 @@ def one_run(
                 n_gen // 2,
             ),
         )
+    captions = [f"{up} {low}" for _, up, low in generator_captions]
+    record("detect_language", timed(lambda: detect_language(rng.choice(captions)), n_gen))
+    record("text_safety", timed(lambda: text_safety(rng.choice(captions), language="en"), n_gen))
     random.seed(run)  # markovify draws from the global generator
     record("markovify", timed(lambda: reference.make_sentence(tries=10), n_gen))
 
@@ -181,7 +188,7 @@ def main() -> None:
         results.setdefault(name, []).append((percentile(timings, 50), percentile(timings, 99)))
 
     for run in range(1, runs + 1):
-        one_run(run, runs, generator, reference, "ru" in by_lang, n_gen, n_render, record)
+        one_run(run, runs, generator, reference, "ru" in by_lang, n_gen, n_render, record, by_lang["en"])
 
     def fig(name: str) -> tuple[float, float]:
         return median([p50 for p50, _ in results[name]]), median([p99 for _, p99 in results[name]])
@@ -190,6 +197,8 @@ def main() -> None:
         ("Local AI caption, en (query mix + place)", "gen_en", "markovify"),
         ("Local AI caption, ru (ratio to the en reference)", "gen_ru", "markovify"),
         ("Reference: markovify `make_sentence` (same en lines)", "markovify", None),
+        ("Language detection of one caption (py3langid; import path)", "detect_language", "markovify"),
+        ("Safety filter on one caption (import path, every generated candidate)", "text_safety", "markovify"),
         ("Render 600×600 PNG, short caption", "render_short", "png_blank"),
         ("Render, long caption (wrapped, shrunk)", "render_long", "png_blank"),
         ("Render, Cyrillic caption (fallback font)", "render_cyrillic", "png_blank"),

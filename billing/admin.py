@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -17,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from billing.conf import billing_setting
 from billing.exceptions import PurchaseConflict
 from billing.models import LedgerEntry, TokenAccount
 from billing.selectors import usage_for
@@ -34,7 +34,7 @@ class TopUpForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        limit = int(settings.BILLING.get("TOPUP_MAX_TOKENS", 10_000_000))
+        limit = int(billing_setting("TOPUP_MAX_TOKENS"))
         tokens = self.fields["tokens"]
         tokens.validators.append(MaxValueValidator(limit))
         tokens.widget.attrs["max"] = limit

@@ -2,15 +2,16 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Client
 from accounts.permissions import IsClient, role_required
 from accounts.principal import Principal, principal_of
 from accounts.roles import BILLING_TOPUP
+from accounts.selectors import client_exists
+from billing.exceptions import ClientNotFound
 from billing.selectors import account_balance, usage_for
 from billing.serializers import (
     BalanceOutputSerializer,
@@ -40,8 +41,8 @@ def _target_client_id(principal: Principal, requested: int | None) -> int:
         return principal.client_id
     if not principal.is_staff:
         raise PermissionDenied("Only staff may read another client's billing data.")
-    if not Client.objects.filter(pk=requested).exists():
-        raise NotFound(f"No client with id {requested}.")
+    if not client_exists(client_id=requested):
+        raise ClientNotFound(f"No client with id {requested}.")
     return requested
 
 
@@ -104,15 +105,12 @@ class TopUpCreateApi(APIView):
         params = TopUpInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        try:
-            result = topup_create(
-                client_id=data["client"],
-                tokens=data["tokens"],
-                purchase_id=data["purchase_id"],
-                actor=f"client:{principal_of(request).client_id}",
-            )
-        except Client.DoesNotExist as exc:
-            raise NotFound(f"No client with id {data['client']}.") from exc
+        result = topup_create(
+            client_id=data["client"],
+            tokens=data["tokens"],
+            purchase_id=data["purchase_id"],
+            actor=f"client:{principal_of(request).client_id}",
+        )
         return Response(
             TopUpOutputSerializer(result).data,
             status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,

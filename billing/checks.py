@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.checks import Error, register
 
+from billing.conf import DEFAULTS, billing_setting
 from billing.services.pricing import KINDS
 
 
 @register()
 def billing_settings_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     errors = []
-    billing = getattr(settings, "BILLING", {})
     for kind in KINDS:
-        price = billing.get("PRICES", {}).get(kind, 1)
+        price = billing_setting("PRICES").get(kind, DEFAULTS["PRICES"][kind])
         if isinstance(price, bool) or not isinstance(price, int) or price < 1:
             errors.append(
                 Error(
@@ -24,7 +23,7 @@ def billing_settings_check(app_configs: Any = None, **kwargs: Any) -> list[Error
                     id="billing.E001",
                 )
             )
-    if int(billing.get("TOPUP_MAX_TOKENS", 1)) < 1 or int(billing.get("IDEMPOTENCY_TTL_HOURS", 24)) < 1:
+    if int(billing_setting("TOPUP_MAX_TOKENS")) < 1 or int(billing_setting("IDEMPOTENCY_TTL_HOURS")) < 1:
         errors.append(
             Error("BILLING_TOPUP_MAX_TOKENS and BILLING_IDEMPOTENCY_TTL_HOURS must be 1 or more.", id="billing.E002")
         )

@@ -27,6 +27,14 @@ class IdempotencyKeyReused(ApiError):
     default_detail = "This Idempotency-Key was already used for a request with different parameters."
 
 
+class ClientNotFound(ApiError):
+    """404: a staff or top-up call names a client that does not exist."""
+
+    status_code = status.HTTP_404_NOT_FOUND
+    default_code = "not_found"
+    default_detail = "No such client."
+
+
 class PurchaseConflict(ApiError):
     """409: a purchase id already credited with another amount or to another client."""
 

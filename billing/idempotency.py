@@ -1,5 +1,5 @@
-"""What a paid API view needs from its request: the idempotency key, a fingerprint of the
-parameters, and the reference written in the ledger."""
+"""The ``Idempotency-Key`` header and the fingerprint of a request's parameters, for
+:func:`billing.services.paid_request_read` (other apps go through that)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, no spaces, as the IETF draft's examples
 
 
-def idempotency_key_from_request(request: HttpRequest) -> str | None:
+def idempotency_key_read(request: HttpRequest) -> str | None:
     """The request's ``Idempotency-Key``, None when absent; 400 when malformed."""
     raw = request.META.get("HTTP_IDEMPOTENCY_KEY")
     if raw is None:
@@ -40,8 +40,3 @@ def request_fingerprint(*, method: str, path: str, params: Mapping[str, Any]) ->
         params = {name: sorted(values) for name, values in params.lists()}
     canonical = json.dumps([method.upper(), path, params], sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def request_reference(request: HttpRequest) -> str:
-    """What the ledger records as the request paid for: ``GET /api/memes?query=…``."""
-    return f"{request.method} {request.get_full_path()}"[:500]

@@ -19,8 +19,6 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Client
-
 
 class TokenAccount(models.Model):
     """A client's prepaid tokens. The primary key is the client's id, so a debit is one PK lookup.
@@ -30,7 +28,11 @@ class TokenAccount(models.Model):
     """
 
     client = models.OneToOneField(
-        Client, on_delete=models.PROTECT, primary_key=True, related_name="token_account", db_column="client_id"
+        "accounts.Client",
+        on_delete=models.PROTECT,
+        primary_key=True,
+        related_name="token_account",
+        db_column="client_id",
     )
     balance = models.BigIntegerField(default=0)
     tokens_spent = models.BigIntegerField(default=0)
@@ -125,7 +127,7 @@ class IdempotencyRecord(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+", db_index=False)
+    client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="Hash of the request's parameters.")
     response = models.JSONField(encoder=DjangoJSONEncoder)

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator
 from rest_framework import serializers
 
+from billing.conf import billing_setting
 from config.serializers import InputSerializer
 
 
@@ -44,7 +44,7 @@ class TopUpInputSerializer(serializers.Serializer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        limit = int(settings.BILLING.get("TOPUP_MAX_TOKENS", 10_000_000))
+        limit = int(billing_setting("TOPUP_MAX_TOKENS"))
         tokens = self.fields["tokens"]
         assert isinstance(tokens, serializers.IntegerField)
         tokens.max_value = limit  # for the schema; the validator below enforces it

@@ -7,11 +7,10 @@ from typing import Any
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from accounts.models import Client
 from billing.services import account_ensure
 
 
-@receiver(post_save, sender=Client)
-def _client_created(sender: Any, instance: Client, created: bool, raw: bool = False, **kwargs: Any) -> None:
+@receiver(post_save, sender="accounts.Client")
+def _client_created(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
     if created and not raw:
         account_ensure(client_id=instance.pk)

@@ -14,6 +14,11 @@ class InputSerializer(serializers.Serializer):
     shallow copy per instance is enough: ``bind()`` gives it its own name and parent, and it gets
     its own list of validators, the one part code commonly changes per instance. Nested
     serializers, which do keep state, are refused.
+
+    Worth what it leans on: measured 72-75 µs against 213-248 µs with DRF's deep copy for the meme
+    search's input (validation included), ~15 % of a paid call's CPU. It relies on DRF's
+    ``_declared_fields`` (what DRF's own ``get_fields`` copies) and on fields keeping their state in
+    their ``__dict__``; ``tests/test_fast_paths.py`` fails if a DRF upgrade changes either.
     """
 
     def get_fields(self) -> dict[str, serializers.Field]:
@@ -24,7 +29,6 @@ class InputSerializer(serializers.Serializer):
             # copy.copy() without its __reduce_ex__ machinery: 4x faster, and this runs 8x a call.
             field = object.__new__(type(declared))
             field.__dict__.update(declared.__dict__)
-            if "_validators" in field.__dict__:
-                field.validators = list(field.validators)
+            field.validators = list(declared.validators)  # the public property: its own list
             fields[name] = field
         return fields

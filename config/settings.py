@@ -156,8 +156,11 @@ DRAMATIQ_BROKER = {
     ],
 }
 DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
-# The embedded default has no separate worker: the web process consumes its own stub queue.
+# The embedded default has no separate worker: the web process consumes its own stub queue, with a
+# worker its request handler starts (ingest/embedded.py).
 QUEUE_IN_PROCESS = str(_broker["BROKER"]).endswith("StubBroker")
+if QUEUE_IN_PROCESS:
+    MIDDLEWARE.append("ingest.embedded.EmbeddedWorkerMiddleware")
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -225,6 +228,7 @@ INGEST = {
     # Records per relayed message (see ingest/conf.py).
     "RELAY_BATCH": env.int("INGEST_RELAY_BATCH", default=500),
 }
+# Memes (memes/conf.py lists every key and its default).
 MEMES = {
     "DEFAULT_LANGUAGE": env.str("MEMES_DEFAULT_LANGUAGE", default="en"),
     # Each process checks the catalogue version at most this often and refreshes its search index.
@@ -241,7 +245,7 @@ MEMES = {
     "OPENAI_RETRIES": env.int("OPENAI_RETRIES", default=2),  # retries after the first attempt
     "OPENAI_DEADLINE": env.float("OPENAI_DEADLINE", default=5.0),  # seconds for all attempts, then local
 }
-
+# Billing (billing/conf.py lists every key and its default).
 BILLING = {
     # Tokens charged per meme served, by meme kind.
     "PRICES": {

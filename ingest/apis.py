@@ -24,7 +24,6 @@ from accounts.principal import principal_of
 from accounts.roles import INGEST
 from accounts.throttling import ClientRateThrottle
 from ingest.conf import ingest_setting
-from ingest.embedded import embedded_worker_start
 from ingest.exceptions import (
     BadContentLength,
     InvalidJson,
@@ -88,12 +87,6 @@ def _idempotency_key(request: HttpRequest) -> str | None:
     return key
 
 
-def _embedded_pipeline() -> None:
-    """On the embedded default, the first ingest request starts the in-process worker and relay."""
-    if ingest_setting("EMBEDDED_WORKER"):
-        embedded_worker_start()
-
-
 def _rules() -> Rules:
     return Rules(
         ts_min=ingest_setting("TS_MIN"),
@@ -152,7 +145,6 @@ class RecordCreateApi(APIView):
         tags=["ingest"],
     )
     def post(self, request: Request) -> Response:
-        _embedded_pipeline()
         principal = principal_of(request)
         django_request = request._request
         _check_content_type(django_request)
@@ -183,7 +175,6 @@ class RecordStatusApi(APIView):
         tags=["ingest"],
     )
     def get(self, request: Request, record_id: uuid.UUID) -> Response:
-        _embedded_pipeline()
         principal = principal_of(request)
         status = record_status(client_id=principal.client_id, record_id=record_id)
         if status is None:

@@ -7,7 +7,7 @@ class IngestConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # No threads here (the embedded worker starts on first publish): only the metrics collector.
+        # No threads here (the embedded settings start the in-process worker): only the metrics collector.
         if "django_prometheus" in settings.INSTALLED_APPS:
             from ingest.metrics import collector_register
 

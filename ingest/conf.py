@@ -34,8 +34,9 @@ DEFAULTS: dict[str, Any] = {
     "RELAY_REDELIVER_SECONDS": 3600,
     # The relay runs as a thread of every Dramatiq worker process (ingest.middleware.OutboxRelay).
     "RELAY_IN_WORKER": True,
-    # Embedded default (stub broker): the web process runs a Dramatiq worker (and so the relay) itself.
-    "EMBEDDED_WORKER": None,  # None: settings.QUEUE_IN_PROCESS
+    # Embedded default (stub broker): the web process runs a Dramatiq worker (and so the relay) itself,
+    # started by ingest.embedded.EmbeddedWorkerMiddleware, which only the embedded settings list.
+    "EMBEDDED_WORKER": True,
     "EMBEDDED_WORKER_THREADS": 2,
     # Worker side: retries before a batch is set aside (1 s doubling, capped at 10 min, jittered: 19-37 min).
     "STORE_MAX_RETRIES": 12,
@@ -49,6 +50,4 @@ def ingest_setting(name: str) -> Any:
     value = getattr(settings, "INGEST", {}).get(name, DEFAULTS[name])
     if name == "MAX_BODY_BYTES" and value is None:
         return getattr(settings, "DATA_UPLOAD_MAX_MEMORY_SIZE", None) or 64 * 1024
-    if name == "EMBEDDED_WORKER" and value is None:
-        return bool(getattr(settings, "QUEUE_IN_PROCESS", False))
     return value

@@ -1,7 +1,11 @@
 """The embedded default: with the in-process stub broker there is no separate worker, so the web
-process runs a Dramatiq worker (threads) itself, and with it the outbox relay. Started by the first
-ingest request, never at import or in ``AppConfig.ready``: management commands, migrations and the
-test suite must not grow threads.
+process runs a Dramatiq worker (threads) itself, and with it the outbox relay.
+
+The embedded settings install it: they list :class:`EmbeddedWorkerMiddleware`, which starts the
+worker when a server builds its request handler (at startup for runserver and WSGI/ASGI servers)
+and then leaves the request path. Never at import or in ``AppConfig.ready``: management commands
+and migrations must not grow threads; the test suite turns it off (``INGEST["EMBEDDED_WORKER"]``)
+and runs its own workers.
 
 It consumes every declared queue, so it serves other apps' actors on the stub broker too. There
 is one per process (Dramatiq supports one ``Worker`` per process).
@@ -11,8 +15,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import dramatiq
+from django.core.exceptions import MiddlewareNotUsed
 from dramatiq import Worker
 from dramatiq.brokers.stub import StubBroker
 
@@ -22,6 +29,15 @@ logger = logging.getLogger("maas.ingest")
 
 _lock = threading.Lock()
 _worker: Worker | None = None
+
+
+class EmbeddedWorkerMiddleware:
+    """Starts the in-process worker when the request handler is built; costs requests nothing."""
+
+    def __init__(self, get_response: Callable[..., Any]) -> None:
+        if ingest_setting("EMBEDDED_WORKER"):
+            embedded_worker_start()
+        raise MiddlewareNotUsed  # nothing to do per request: Django leaves it out of the chain
 
 
 def embedded_worker_start() -> Worker | None:

@@ -1,6 +1,6 @@
 """``GET /api/memes`` (search, paid), ``GET /api/memes/{id}`` and ``GET /api/memes/{id}.png``.
 
-Views validate, call one service in :mod:`memes.serving`, and shape the answer; authentication,
+Views validate, call one service in :mod:`memes.services.serving`, and shape the answer; authentication,
 the premium check and throttling happen in DRF before them, from the principal alone.
 """
 
@@ -18,10 +18,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.principal import principal_of
-from billing.idempotency import idempotency_key_from_request, request_fingerprint, request_reference
+from billing.services import paid_request_read
 from config.negotiation import FastContentNegotiation
 from memes.serializers import ErrorEnvelopeSerializer, MemeSearchInputSerializer, PaidMemesSerializer
-from memes.serving import Served, meme_serve, meme_serve_by_id
+from memes.services import Served, meme_serve, meme_serve_by_id
 
 
 def _error(description: str, code: str, message: str, details: dict[str, Any] | None = None) -> OpenApiResponse:
@@ -162,19 +162,8 @@ class MemeSearchApi(PaidMemeApi):
         params.is_valid(raise_exception=True)
         data = dict(params.validated_data)
         as_image = self.wants_png(request, data.pop("format"))
-        principal = principal_of(request)
-        idempotency_key = idempotency_key_from_request(request)
-        fingerprint = ""  # compared only when a key repeats, so computed only with a key
-        if idempotency_key is not None:
-            fingerprint = request_fingerprint(method="GET", path=request.path, params={**data, "as_image": as_image})
-        served = meme_serve(
-            principal=principal,
-            as_image=as_image,
-            idempotency_key=idempotency_key,
-            fingerprint=fingerprint,
-            request_ref=request_reference(request),
-            **data,
-        )
+        paid = paid_request_read(request, params={**data, "as_image": as_image})
+        served = meme_serve(principal=principal_of(request), paid=paid, as_image=as_image, **data)
         return self.answer(served)
 
 
@@ -198,11 +187,9 @@ class MemeDetailApi(PaidMemeApi):
     def serve(request: Request, meme_id: int, *, as_image: bool) -> Served:
         return meme_serve_by_id(
             principal=principal_of(request),
+            paid=paid_request_read(request, params={"as_image": as_image}),
             meme_id=meme_id,
             as_image=as_image,
-            idempotency_key=idempotency_key_from_request(request),
-            fingerprint=request_fingerprint(method="GET", path=request.path, params={"as_image": as_image}),
-            request_ref=request_reference(request),
         )
 
 

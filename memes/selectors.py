@@ -7,7 +7,8 @@ from functools import lru_cache
 
 from memes.exceptions import NoMatch
 from memes.geo import Place, geo_warm, place_for
-from memes.search import MemeHit, holder
+from memes.search.engine import MemeHit
+from memes.search.holder import index_holder
 from memes.text import words
 
 __all__ = ["MemeHit", "MemeLookup", "meme_lookup", "meme_search", "memes_warm", "search_index_reset"]
@@ -31,7 +32,7 @@ def meme_search(
     tokens = words(query)
     if not tokens or limit < 1:
         return []
-    partition = holder.get().partitions.get(lang)
+    partition = index_holder.get().partitions.get(lang)
     if partition is None:
         return []
     search = partition.fuzzy if fuzzy else partition.exact
@@ -111,7 +112,7 @@ def meme_lookup(
 ) -> MemeLookup:
     """What ``GET /api/memes`` answers: the place of (lat, lon) if any, and the hits. Raises NoMatch.
 
-    ``memes.serving`` calls it as the producer of a paid call, before the account is charged.
+    ``memes.services.serving`` calls it to choose what a paid call serves, before the account is charged.
     """
     place = place_for(lat=lat, lon=lon) if lat is not None and lon is not None else None
     hits = meme_search(query=query, fuzzy=fuzzy, limit=limit, lang=lang, place=place)
@@ -125,10 +126,10 @@ def meme_lookup(
 
 def memes_warm() -> None:
     """Build the search index and load the place data now (a server worker can call this before serving)."""
-    holder.get()
+    index_holder.get()
     geo_warm()
 
 
 def search_index_reset() -> None:
     """Forget this process's index; the next search rebuilds it (tests use this for isolation)."""
-    holder.reset()
+    index_holder.reset()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.conf import settings
 
@@ -53,8 +57,19 @@ def test_openapi_schema_and_docs_are_served(client):
     assert b"swagger" in docs.content.lower()
 
 
-def test_debug_is_off_by_default():
-    assert settings.DEBUG is False
+def _debug_from_a_fresh_settings_read(tmp_path, **env: str) -> str:
+    # pytest-django forces DEBUG off in this process, whatever the settings say: read them afresh.
+    environment = {k: v for k, v in os.environ.items() if k != "DJANGO_DEBUG"}
+    environment.update(MAAS_VAR_DIR=str(tmp_path), **env)
+    command = [sys.executable, "-c", "import config.settings as s; print(s.DEBUG)"]
+    return subprocess.run(
+        command, cwd=settings.BASE_DIR, env=environment, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_debug_is_off_by_default(tmp_path):
+    assert _debug_from_a_fresh_settings_read(tmp_path).strip() == "False"
+    assert _debug_from_a_fresh_settings_read(tmp_path, DJANGO_DEBUG="true").strip() == "True"  # the read is real
 
 
 def test_openapi_schema_is_valid_and_documents_every_endpoint(tmp_path):

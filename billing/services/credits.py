@@ -10,8 +10,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import Client
-from billing.exceptions import PurchaseConflict
+from accounts.selectors import client_exists
+from billing.exceptions import ClientNotFound, PurchaseConflict
 from billing.models import LedgerEntry, TokenAccount
 
 logger = logging.getLogger("maas.billing")
@@ -71,13 +71,13 @@ def topup_create(*, client_id: int, tokens: int, purchase_id: str, actor: str = 
 
     Replaying a ``purchase_id`` returns the first result (``replayed=True``) and credits nothing;
     the same id with another amount or client raises :class:`PurchaseConflict`. An unknown client
-    raises ``Client.DoesNotExist``.
+    raises :class:`ClientNotFound` (404).
     """
     existing = _purchase_entry(purchase_id)
     if existing is not None:
         return _replay(existing, client_id=client_id, tokens=tokens)
-    if not Client.objects.filter(pk=client_id).exists():
-        raise Client.DoesNotExist(f"No client with id {client_id}.")
+    if not client_exists(client_id=client_id):
+        raise ClientNotFound(f"No client with id {client_id}.")
     try:
         entry = account_credit(
             client_id=client_id, amount=tokens, reason=f"top-up {purchase_id}", purchase_id=purchase_id, actor=actor

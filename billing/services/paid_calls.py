@@ -1,23 +1,25 @@
-"""The paid-call core: serve something, charge for it exactly once.
+"""Paid calls: charge for what was served, exactly once. Plain steps, called in this order by the
+app that serves (``memes.services``):
 
-Order of work, and why:
-
-1. ``Idempotency-Key`` seen before (within its lifetime)? Answer the stored response, charge 0.
-   Same key, other parameters → 422.
-2. ``produce()`` — pick (or generate) the meme. It runs *before* the account row is locked: the
-   row lock is the one thing that serialises a client's calls, so it must be held for as short a
-   time as possible, never across a search, an image render or an AI backend's network call. If
-   ``produce()`` raises (404 no match, 400, anything), nothing has been charged or stored.
-3. Charge, atomically, in one transaction: lock the account row, check the balance, debit it,
-   append the ledger entry, store the idempotency record. On PostgreSQL this is ONE statement
-   (``UPDATE … WHERE balance >= price RETURNING`` feeding ``INSERT``s through CTEs), run as its own
-   transaction: the row lock is taken and released inside the server, so it is never held while a
-   Python thread waits for the GIL or the network. Elsewhere (SQLite) it is the same steps in an
-   ``atomic()`` block around a ``select_for_update()``. Not enough tokens → 402 and the produced
-   result is dropped: nothing charged, nothing stored.
+1. :func:`paid_call_replay` — the ``Idempotency-Key`` seen before (within its lifetime)? Answer
+   the stored response, charge 0. Same key, other parameters → 422.
+2. The caller chooses (or generates) what it serves. Before the account row is locked: the row
+   lock is the one thing that serialises a client's calls, so it must be held for as short a time
+   as possible, never across a search, an image render or an AI backend's network call. If that
+   fails (404 no match, 400, anything), nothing has been charged or stored. A costly choice (AI)
+   can first ask :func:`account_funds_check` whether the client can pay at all.
+3. :func:`account_debit` — atomically, in one transaction: lock the account row, check the
+   balance, debit it, append the ledger entry, store the idempotency record. On PostgreSQL this is
+   ONE statement (``UPDATE … WHERE balance >= price RETURNING`` feeding ``INSERT``s through CTEs),
+   run as its own transaction: the row lock is taken and released inside the server, so it is
+   never held while a Python thread waits for the GIL or the network. Elsewhere (SQLite) it is the
+   same steps in an ``atomic()`` block around a ``select_for_update()``. Not enough tokens → 402 and
+   what was chosen is dropped: nothing charged, nothing stored.
 4. Two concurrent calls with the same key both get to step 3; the second waits on the row lock,
-   then hits the (client, key) unique constraint, its whole charge rolls back, and it answers the
-   winner's stored response with charge 0.
+   then hits the (client, key) unique constraint, its whole charge rolls back, and
+   :func:`account_debit` answers the winner's stored response with charge 0.
+
+:func:`paid_request_read` takes from the HTTP request what these steps need (:class:`PaidRequest`).
 """
 
 from __future__ import annotations
@@ -27,30 +29,53 @@ import dataclasses
 import functools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.http import HttpRequest
 from django.utils import timezone
 
+from billing.conf import billing_setting
 from billing.exceptions import IdempotencyKeyReused, InsufficientTokens
+from billing.idempotency import idempotency_key_read, request_fingerprint
 from billing.models import IdempotencyRecord, LedgerEntry, TokenAccount
+from billing.selectors import account_balance
 
 logger = logging.getLogger("maas.billing")
 
-ResultT = TypeVar("ResultT")
 
-# PostgreSQL charges in one statement; tests flip this to prove the portable path too.
-SINGLE_STATEMENT_ON_POSTGRES = True
+@dataclasses.dataclass(frozen=True, slots=True)
+class PaidRequest:
+    """What billing needs to know of the request being paid for."""
+
+    request_ref: str  # what the ledger records as paid for: method, path and query (or a call id)
+    idempotency_key: str | None = None
+    fingerprint: str = ""  # of the request's parameters: the same key with another one is a 422
+
+
+def paid_request_read(request: HttpRequest, *, params: Mapping[str, Any]) -> PaidRequest:
+    """The :class:`PaidRequest` of an HTTP request whose validated parameters are ``params``.
+
+    Raises ``ValidationError`` (400) for a malformed ``Idempotency-Key``. The fingerprint is only
+    ever compared when a key repeats, so it is computed only when there is a key.
+    """
+    key = idempotency_key_read(request)
+    fingerprint = ""
+    if key is not None:
+        method = "GET" if request.method == "HEAD" else str(request.method)  # a HEAD asks for what its GET does
+        fingerprint = request_fingerprint(method=method, path=request.path, params=params)
+    return PaidRequest(
+        request_ref=f"{request.method} {request.get_full_path()}", idempotency_key=key, fingerprint=fingerprint
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PaidCallResult:
-    payload: dict[str, Any]  # serialize(result), or the stored one on a replay
+    payload: dict[str, Any]  # what was served, as JSON: the stored one on a replay
     price: int  # the price of what was served
     charged: int  # what THIS call charged: the price, or 0 on a replay
     balance: int  # the balance left after this call
@@ -58,48 +83,43 @@ class PaidCallResult:
     ledger_entry_id: int  # the debit that paid for the payload (the original one on a replay)
 
 
-def paid_call(
+def paid_call_replay(*, client_id: int, paid: PaidRequest) -> PaidCallResult | None:
+    """The stored outcome of an earlier call with this request's ``Idempotency-Key``; None when
+    there is no key, no earlier call, or its record expired. Raises :class:`IdempotencyKeyReused`
+    (422) when the key was used for a request with other parameters."""
+    if paid.idempotency_key is None:
+        return None
+    return _replay(client_id=client_id, key=paid.idempotency_key, fingerprint=paid.fingerprint)
+
+
+def account_funds_check(*, client_id: int, amount: int) -> None:
+    """Raise :class:`InsufficientTokens` (402) now if the balance cannot pay ``amount``: one read, so
+    that an expensive choice (an AI meme) is not made for a client who cannot pay for it."""
+    balance = account_balance(client_id=client_id)
+    if balance < amount:
+        raise InsufficientTokens(balance=balance, price=amount)
+
+
+def account_debit(
     *,
     client_id: int,
-    price: int | Callable[[ResultT], int],
-    request_key: str,
-    produce: Callable[[], ResultT],
-    serialize: Callable[[ResultT], dict[str, Any]],
-    idempotency_key: str | None = None,
-    fingerprint: str = "",
-    reason: str = "meme served",
+    amount: int,
+    paid: PaidRequest,
+    payload: dict[str, Any],
+    reason: str,
     actor: str = "",
-    check_balance_first: bool = False,
 ) -> PaidCallResult:
-    """Serve ``produce()`` to ``client_id`` and charge ``price`` for it, exactly once.
+    """Charge ``amount`` tokens for serving ``payload`` (JSON-able) to ``client_id``, exactly once.
 
-    ``price`` is a number of tokens, or a function of the produced result (when the price depends on
-    what was picked, e.g. its kind: ``lambda meme: price_for(meme.kind)``). ``request_key`` is what
-    the ledger records as the request paid for (method, path and query). ``serialize`` turns the
-    result into the JSON-able payload that is stored for idempotent replays. ``fingerprint``
-    identifies the request's parameters (see ``billing.idempotency.request_fingerprint``).
-    ``check_balance_first`` adds one read before ``produce()`` so that an expensive producer (AI) is
-    not run for a client who cannot pay a fixed ``price``.
-
-    Raises :class:`InsufficientTokens` (402), :class:`IdempotencyKeyReused` (422), or whatever
-    ``produce()`` raises — in every case nothing is charged.
+    With an ``Idempotency-Key``, the payload is stored for replays, and a concurrent call with the
+    same key that committed first is answered instead (its stored payload, charge 0). Raises
+    :class:`InsufficientTokens` (402), in which case nothing was charged or stored.
     """
-    if idempotency_key is not None:
-        replay = _replay(client_id=client_id, key=idempotency_key, fingerprint=fingerprint)
-        if replay is not None:
-            return replay
-    if check_balance_first and isinstance(price, int):
-        balance = _balance(client_id)
-        if balance < price:
-            raise InsufficientTokens(balance=balance, price=price)
-
-    result = produce()
-    amount = price(result) if callable(price) else price
     if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
         raise ValueError(f"A price must be a positive whole number of tokens, not {amount!r}.")
-    payload = serialize(result)
+    key = paid.idempotency_key
     stored_json = None
-    if idempotency_key is not None:
+    if key is not None:
         stored_json = json.dumps(payload, cls=DjangoJSONEncoder)
         payload = json.loads(stored_json)  # the first answer is exactly what a replay will get
 
@@ -109,17 +129,17 @@ def paid_call(
             client_id=client_id,
             amount=amount,
             reason=reason[:200],
-            request_ref=request_key[:500],
+            request_ref=paid.request_ref[:500],
             actor=actor[:150],
-            idempotency_key=idempotency_key,
-            fingerprint=fingerprint,
+            idempotency_key=key,
+            fingerprint=paid.fingerprint,
             stored_json=stored_json,
         )
     except IntegrityError:
-        if idempotency_key is None:
+        if key is None:
             raise
         # A concurrent call with the same key committed first; our debit rolled back with the insert.
-        replay = _replay(client_id=client_id, key=idempotency_key, fingerprint=fingerprint)
+        replay = _replay(client_id=client_id, key=key, fingerprint=paid.fingerprint)
         if replay is None:
             raise
         return replay
@@ -129,16 +149,11 @@ def paid_call(
 
 
 def _single_statement() -> bool:
-    return SINGLE_STATEMENT_ON_POSTGRES and connection.vendor == "postgresql"
+    return connection.vendor == "postgresql" and bool(billing_setting("SINGLE_STATEMENT_ON_POSTGRES"))
 
 
 def _ttl() -> timedelta:
-    return timedelta(hours=settings.BILLING.get("IDEMPOTENCY_TTL_HOURS", 24))
-
-
-def _balance(client_id: int) -> int:
-    balance = TokenAccount.objects.filter(client_id=client_id).values_list("balance", flat=True).first()
-    return balance or 0
+    return timedelta(hours=billing_setting("IDEMPOTENCY_TTL_HOURS"))
 
 
 def _replay(*, client_id: int, key: str, fingerprint: str) -> PaidCallResult | None:
@@ -160,7 +175,7 @@ def _replay(*, client_id: int, key: str, fingerprint: str) -> PaidCallResult | N
         payload=record["response"],
         price=record["price"],
         charged=0,
-        balance=_balance(client_id),
+        balance=account_balance(client_id=client_id),
         replayed=True,
         ledger_entry_id=record["ledger_entry_id"],
     )
@@ -232,7 +247,7 @@ def _charge_single_statement(
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:  # no account, or balance < amount: nothing was written
-        raise InsufficientTokens(balance=_balance(client_id), price=amount)
+        raise InsufficientTokens(balance=account_balance(client_id=client_id), price=amount)
     return row[0], row[1]
 
 

@@ -6,6 +6,7 @@
   to the local model.
 """
 
-from memes.generation.base import GeneratedCaption, MemeGenerator, configured_generator_name, generator_for
+from memes.generation.base import GeneratedCaption, MemeGenerator
+from memes.generation.factory import configured_generator_name, generator_for, generators_reset
 
-__all__ = ["GeneratedCaption", "MemeGenerator", "configured_generator_name", "generator_for"]
+__all__ = ["GeneratedCaption", "MemeGenerator", "configured_generator_name", "generator_for", "generators_reset"]

@@ -19,7 +19,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from memes.generation.base import GeneratedCaption, memes_setting
+from memes.conf import memes_setting
+from memes.generation.base import GeneratedCaption
 from memes.generation.model import CaptionModel, empty_model
 from memes.generation.training import language_normalize, model_data_build, model_path
 
@@ -110,7 +111,7 @@ class ModelRegistry:
             # Trained once per process; a file written later replaces it (checked above).
             entry.checked_at = now if entry.source == "database" else entry.checked_at
             return entry
-        if not memes_setting("AI_TRAIN_ON_THE_FLY", True):
+        if not memes_setting("AI_TRAIN_ON_THE_FLY"):
             return _Entry(empty_model(lang), "empty", 0, now)
         started = time.perf_counter()
         model = CaptionModel(model_data_build(lang=lang))
@@ -143,7 +144,7 @@ class LocalGenerator:
         """The model that answers for ``lang``: its own, else the default language's, else an empty one."""
         lang = language_normalize(lang)
         model = self._models.get(lang)
-        default = language_normalize(str(memes_setting("DEFAULT_LANGUAGE", "en")))
+        default = language_normalize(str(memes_setting("DEFAULT_LANGUAGE")))
         if model.is_empty and lang != default:
             fallback = self._models.get(default)
             if not fallback.is_empty:

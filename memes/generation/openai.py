@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from memes.generation.base import GeneratedCaption, MemeGenerator, memes_setting
+from memes.conf import memes_setting
+from memes.generation.base import GeneratedCaption, MemeGenerator
 from memes.generation.local import LocalGenerator, caption_is_safe, place_label
 from memes.generation.training import language_normalize
 
@@ -65,12 +66,12 @@ class OpenAIConfig:
     @classmethod
     def from_settings(cls) -> OpenAIConfig:
         return cls(
-            base_url=str(memes_setting("OPENAI_BASE_URL", "") or "").rstrip("/"),
-            api_key=str(memes_setting("OPENAI_API_KEY", "") or ""),
-            model=str(memes_setting("OPENAI_MODEL", "gpt-4o-mini")),
-            timeout=float(memes_setting("OPENAI_TIMEOUT", 3.0)),  # type: ignore[arg-type]
-            retries=max(0, int(memes_setting("OPENAI_RETRIES", 2))),  # type: ignore[call-overload]
-            deadline=float(memes_setting("OPENAI_DEADLINE", 5.0)),  # type: ignore[arg-type]
+            base_url=str(memes_setting("OPENAI_BASE_URL") or "").rstrip("/"),
+            api_key=str(memes_setting("OPENAI_API_KEY") or ""),
+            model=str(memes_setting("OPENAI_MODEL")),
+            timeout=float(memes_setting("OPENAI_TIMEOUT")),
+            retries=max(0, int(memes_setting("OPENAI_RETRIES"))),
+            deadline=float(memes_setting("OPENAI_DEADLINE")),
         )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count
 
-from memes.generation.base import memes_setting
+from memes.conf import memes_setting
 from memes.generation.model import CaptionModel
 from memes.models import Meme
 from memes.safety import text_safety
@@ -33,12 +33,12 @@ def language_normalize(lang: str | None) -> str:
     code = (lang or "").strip().lower().replace("_", "-").split("-")[0]
     if _LANG_RE.match(code):
         return code
-    return str(memes_setting("DEFAULT_LANGUAGE", "en"))
+    return str(memes_setting("DEFAULT_LANGUAGE"))
 
 
 def model_path(lang: str) -> Path:
     """Where the model of ``lang`` lives: ``MEMES["AI_MODEL_DIR"]`` (default VAR_DIR)/ai_model_<lang>.json."""
-    directory = Path(str(memes_setting("AI_MODEL_DIR", "") or settings.VAR_DIR))
+    directory = Path(str(memes_setting("AI_MODEL_DIR") or settings.VAR_DIR))
     return directory / f"ai_model_{language_normalize(lang)}.json"
 
 

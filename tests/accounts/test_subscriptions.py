@@ -43,7 +43,7 @@ def test_expired_subscription_stops_without_anyone_acting(api_client, make_clien
 
     # An hour later (the cached key record and the token are both still valid otherwise).
     later = ends.timestamp() + 1
-    monkeypatch.setattr("accounts.selectors.time.time", lambda: later)
+    monkeypatch.setattr("accounts.credentials.time.time", lambda: later)
     monkeypatch.setattr("accounts.authentication.time.time", lambda: later)
     assert PREMIUM_AI not in _roles(api_client, HTTP_X_TOKEN=key)
     assert PREMIUM_AI not in _roles(api_client, **bearer)

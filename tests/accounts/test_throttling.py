@@ -89,13 +89,13 @@ def test_counting_survives_a_dropped_redis_connection_and_a_restarted_script_cac
     # Each request thread keeps one Redis connection and runs the counting script by its hash: a
     # connection closed by the server (restart, idle timeout) or a server that forgot the script
     # (restart, SCRIPT FLUSH) must cost a reconnect or a reload, never a failed call or a lost count.
-    from accounts import throttling
+    from accounts import credentials
 
     _, key = make_client()
     with _rates(client="3/min"):
         assert api_client.get("/api/balance", HTTP_X_TOKEN=key).status_code == 200
-        admin = throttling.redis_client()
+        admin = credentials.redis_client()
         admin.script_flush()
-        admin.client_kill_filter(_id=throttling._thread_redis.client.client_id())
+        admin.client_kill_filter(_id=credentials._thread_redis.client.client_id())
         statuses = [api_client.get("/api/balance", HTTP_X_TOKEN=key).status_code for _ in range(3)]
     assert statuses == [200, 200, 429]

@@ -1,18 +1,16 @@
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
-
-from billing.services import paid_calls
+from django.conf import settings as django_settings
 
 
 # On SQLite the default path is the portable one: no need to run it twice.
-@pytest.fixture(params=["default", "portable"] if settings.IS_POSTGRES else ["default"])
-def charge_path(request, monkeypatch):
+@pytest.fixture(params=["default", "portable"] if django_settings.IS_POSTGRES else ["default"])
+def charge_path(request, settings):
     """Run a test with each way of charging: PostgreSQL's single statement (the default there) and
     the portable select_for_update() path (the only one on SQLite)."""
     if request.param == "portable":
-        monkeypatch.setattr(paid_calls, "SINGLE_STATEMENT_ON_POSTGRES", False)
+        settings.BILLING = {**settings.BILLING, "SINGLE_STATEMENT_ON_POSTGRES": False}
     return request.param
 
 

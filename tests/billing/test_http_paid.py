@@ -1,7 +1,4 @@
-"""The paid GET /api/memes over HTTP, from two server processes sharing one database.
-
-Skips (with the reason) until the memes view charges through ``billing.services.paid_call``.
-"""
+"""The paid GET /api/memes over HTTP, from two server processes sharing one database."""
 
 from __future__ import annotations
 
@@ -29,7 +26,8 @@ def two_servers(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def one_meme(tmp_path):
-    from memes.services import COLUMNS_2019, catalogue_import
+    from memes.loc_format import COLUMNS_2019
+    from memes.services import catalogue_import
     from tests.memes.loc_files import loc_row
 
     memes, languages = tmp_path / "memes.csv", tmp_path / "languages.csv"

@@ -85,6 +85,15 @@ def test_each_accepted_record_gets_its_own_id(ingest_api: Any) -> None:
     assert len(ids) == 5
 
 
+def test_an_accept_costs_one_query_the_outbox_insert(ingest_api: Any, django_assert_num_queries: Any) -> None:
+    api, _ = ingest_api
+    assert post_record(api, VALID).status_code == 202  # warm: credentials cached, key use stamped
+    with django_assert_num_queries(1):  # authentication from the cache, the record in one INSERT
+        assert post_record(api, VALID).status_code == 202
+    with django_assert_num_queries(2):  # with a key: is it a retry of a stored record? then the INSERT
+        assert post_record(api, VALID, HTTP_IDEMPOTENCY_KEY="accept-once").status_code == 202
+
+
 def test_charset_utf8_is_accepted(ingest_api: Any) -> None:
     api, _ = ingest_api
     assert post_record(api, VALID, content_type="application/json; charset=UTF-8").status_code == 202

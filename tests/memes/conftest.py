@@ -10,8 +10,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from memes.geo import place_cache_clear
+from memes.loc_format import COLUMNS_2019
 from memes.selectors import search_index_reset
-from memes.services import COLUMNS_2019, catalogue_import
+from memes.services import catalogue_import
 from tests.memes.loc_files import CATALOGUE, loc_row
 
 

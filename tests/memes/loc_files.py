@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from memes.services import COLUMNS_2019
+from memes.loc_format import COLUMNS_2019
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from memes.models import Meme
+from memes.payloads import memes_payload
 from memes.selectors import meme_search
-from memes.serializers import MemeSearchOutputSerializer, memes_payload
+from memes.serializers import MemeSearchOutputSerializer
 
 pytestmark = pytest.mark.django_db
 URL = "/api/memes"

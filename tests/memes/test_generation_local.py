@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from memes.generation import GeneratedCaption, generator_for
+from memes.generation import GeneratedCaption, generator_for, generators_reset
 from memes.generation import local as local_module
-from memes.generation.base import generators_reset
 from memes.generation.local import LocalGenerator, registry
 from memes.generation.openai import OpenAIGenerator
 from memes.generation.training import language_normalize, model_path, training_captions, training_languages

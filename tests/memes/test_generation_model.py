@@ -6,8 +6,6 @@ from __future__ import annotations
 import csv
 import random
 import re
-import statistics
-import time
 from pathlib import Path
 
 import pytest
@@ -184,19 +182,10 @@ def test_odd_input_does_not_break_generation(english: CaptionModel) -> None:
         assert upper or lower
 
 
-def test_generation_is_fast(english: CaptionModel) -> None:
-    timings = []
-    for seed in range(200):
-        started = time.perf_counter()
-        generate(english, query=["coffee", "kubernetes", ""][seed % 3], place="Lisbon", seed=seed)
-        timings.append(time.perf_counter() - started)
-    assert statistics.median(timings) < 0.005  # the budget is 50 ms per meme; typical is ~0.1 ms
-
-
 @pytest.mark.skipif(
     not (SHARED_DATA / "loc_memegenerator_subset.csv").exists(), reason="needs ../shared/data (LoC subset)"
 )
-def test_real_catalogue_model_is_new_relevant_safe_and_fast() -> None:
+def test_real_catalogue_model_is_new_relevant_and_safe() -> None:
     languages = {}
     with (SHARED_DATA / "loc_memegenerator_language.csv").open(encoding="utf-8") as handle:
         languages = {row["Meme ID"]: row["Language"] for row in csv.DictReader(handle)}
@@ -209,15 +198,11 @@ def test_real_catalogue_model_is_new_relevant_safe_and_fast() -> None:
         ]
     model = CaptionModel(CaptionModel.train(captions, lang="en"))
     training = {words_of(u, lw) for _, u, lw in captions}
-    timings = []
     for seed, query in enumerate(["cat", "beer", "monday", "homework", "winter", "pizza", "kubernetes"] * 15):
-        started = time.perf_counter()
         _, upper, lower, _ = generate(
             model, query=query, place="Chicago", seed=seed, is_safe=lambda text: text_safety(text, language="en")[0]
         )
-        timings.append(time.perf_counter() - started)
         text = f"{upper} {lower}"
         assert words_of(upper, lower) not in training
         assert query.upper() in text or "CHICAGO" in text
         assert text_safety(text, language="en")[0]
-    assert sorted(timings)[int(len(timings) * 0.99)] < 0.05

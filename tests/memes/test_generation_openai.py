@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from memes.generation.base import generators_reset
+from memes.generation import generators_reset
 from memes.generation.local import LocalGenerator, registry
 from memes.generation.openai import OpenAIConfig, OpenAIGenerator, caption_parse
 from memes.geo import Place
@@ -92,21 +90,19 @@ def test_errors_past_the_retries_fall_back_to_the_local_model(server: FakeOpenAI
 
 
 def test_slow_api_falls_back_to_the_local_model_in_bounded_time(server: FakeOpenAI) -> None:
-    server.script = [Reply.caption("Success Kid", "too", "late", delay=2.0)]
-    started = time.monotonic()
+    # The answer would come, a good one, five times the deadline later: a local caption means the
+    # generator stopped waiting for it on its own.
+    server.script = [Reply.caption("Success Kid", "too", "late", delay=5.0)]
     caption = make_generator(server, timeout=0.3, deadline=1.0).generate(query="pizza", place=None, lang="en", seed=1)
-    elapsed = time.monotonic() - started
     assert caption.generator == "local" and "PIZZA" in caption.text
-    assert elapsed < 1.0
     assert len(server.requests) == 1  # a slow answer is not waited for twice
 
 
 def test_retries_stop_at_the_deadline(server: FakeOpenAI) -> None:
+    # 20 retries allowed, each answer 0.25 s late: fewer than 5 attempts means the deadline stopped them.
     server.script = [Reply(503, "busy", delay=0.25)]
-    started = time.monotonic()
     caption = make_generator(server, retries=20, deadline=0.8).generate(query="pizza", place=None, lang="en")
     assert caption.generator == "local"
-    assert time.monotonic() - started < 1.3
     assert 1 <= len(server.requests) < 5
 
 

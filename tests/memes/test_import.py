@@ -9,8 +9,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from memes.exceptions import CatalogueFileError
+from memes.loc_format import COLUMNS_2015, COLUMNS_2019
 from memes.models import Meme
-from memes.services import COLUMNS_2015, COLUMNS_2019, catalogue_import
+from memes.services import catalogue_import
 from tests.memes.loc_files import loc_row
 
 pytestmark = pytest.mark.django_db

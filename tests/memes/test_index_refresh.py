@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from memes import search
 from memes.models import Meme
+from memes.search import holder
 from memes.selectors import meme_search
 from memes.services import catalogue_import
 from tests.memes.loc_files import loc_row
@@ -16,18 +16,18 @@ from tests.memes.loc_files import loc_row
 
 @pytest.mark.django_db(transaction=True)
 def test_a_large_catalogue_is_rebuilt_in_the_background_while_the_old_index_serves(monkeypatch, write_csv):
-    monkeypatch.setattr(search, "SYNC_REBUILD_MAX_DOCS", 0)  # treat this catalogue as large
+    monkeypatch.setattr(holder, "SYNC_REBUILD_MAX_DOCS", 0)  # treat this catalogue as large
     catalogue_import(path=write_csv([loc_row(1, "Cat", "the old caption")]), progress=False)
     assert [h.text for h in meme_search(query="caption")] == ["the old caption"]
-    old_index = search.holder.get()
+    old_index = holder.index_holder.get()
 
     catalogue_import(path=write_csv([loc_row(1, "Cat", "the new caption")]), progress=False)
     first = meme_search(query="caption")  # notices the change, starts the rebuild, answers at once
 
     deadline = time.monotonic() + 10
-    while search.holder.get() is old_index and time.monotonic() < deadline:
+    while holder.index_holder.get() is old_index and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert search.holder.get() is not old_index, "the background rebuild never finished"
+    assert holder.index_holder.get() is not old_index, "the background rebuild never finished"
     assert [h.text for h in first] in (["the old caption"], ["the new caption"])
     assert [h.text for h in meme_search(query="caption")] == ["the new caption"]
 

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from memes.language import detect_language, normalize_language_code
@@ -28,16 +26,6 @@ def test_detects_the_language_of_a_caption(text, language):
 @pytest.mark.parametrize("text", ["", "!!!", "10/10", "🙂🙂", "ok"])
 def test_too_little_text_has_no_language(text):
     assert detect_language(text) == ""
-
-
-def test_detection_is_fast_enough_for_a_100k_row_import():
-    captions = ["why would you do that to me on a friday evening"] * 2000
-    detect_language("warm up the model")
-    started = time.perf_counter()
-    for caption in captions:
-        detect_language(caption)
-    per_caption = (time.perf_counter() - started) / len(captions)
-    assert per_caption < 0.0003  # 100k captions in < 30 s even on a slow shared core (measured ~30 us)
 
 
 @pytest.mark.parametrize(
@@ -134,12 +122,3 @@ def test_calls_to_action_are_spam():
 def test_without_a_language_the_caption_language_is_detected():
     assert text_safety("que mierda de lunes otra vez")[0] is False
     assert text_safety("metan un gol con el pie por favor")[0] is True
-
-
-def test_safety_check_is_fast():
-    captions = ["when you finally fix the bug and it was a typo all along"] * 2000
-    text_safety("warm", language="en")
-    started = time.perf_counter()
-    for caption in captions:
-        text_safety(caption, language="en")
-    assert (time.perf_counter() - started) / len(captions) < 0.0002  # measured ~10-20 us

@@ -21,7 +21,7 @@ from memes.language import detect_language, normalize_language_code
 from memes.loc_format import COLUMNS_2015, COLUMNS_2019, LANGUAGE_COLUMNS, MISSING
 from memes.models import CatalogueState, Meme
 from memes.safety import text_safety
-from memes.search import holder
+from memes.search.holder import index_holder
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def catalogue_changed() -> str:
     """Record that the catalogue changed, so every process refreshes its search index. Returns the new version."""
     version = uuid.uuid4().hex
     CatalogueState.objects.update_or_create(id=1, defaults={"version": version})
-    holder.invalidate()  # this process looks at once; the others within INDEX_CHECK_SECONDS
+    index_holder.invalidate()  # this process looks at once; the others within INDEX_CHECK_SECONDS
     return version
 
 

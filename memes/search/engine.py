@@ -1,13 +1,9 @@
-"""The in-memory search index behind :func:`memes.selectors.meme_search`.
+"""The search engine: an immutable in-memory index of the catalogue, and its two query modes.
 
-Why in memory: a paid search call has a budget of a few milliseconds at thousands of requests per
-second, so it must not query the database. Each process holds an immutable :class:`SearchIndex` of
-the catalogue, split by language, built once and swapped whole when the catalogue changes. What is
-indexed: catalogue memes (kinds "text" and "image"), safe and unsafe (unsafe ones are masked at
-query time unless asked for), one copy of each identical re-post. AI-generated memes ("ai") are made
-for one client's prompt and are not searchable. Measured at 100k memes: exact p50 0.08 ms, fuzzy
-p99 ~6 ms, one-thread build ~4.5 s (docs/benchmarks.md). PostgreSQL full-text search measured
-0.54 / 7.5 ms p50/p99 with ranking at 100k (../shared/MEASUREMENTS.md) and needs a round trip.
+Built from the catalogue's rows by :func:`index_build`, one :class:`Partition` per language, and
+read-only once built, so threads share it without locks (``memes.search.holder`` decides which
+index a process serves and when to rebuild it). Measured at 100k memes: exact p50 0.08 ms, fuzzy
+p99 ~6 ms, one-thread build ~4.5 s (docs/benchmarks.md).
 
 Exact mode: BM25 over two fields, caption and template name (the template counts half: a word in
 the caption is what the user is looking for, the template is context), computed with numpy over
@@ -24,34 +20,19 @@ end so that a prefix matches: "paran" finds "paranoid".
 Place: memes that mention the caller's city, region or country (in caption or template) get
 ``PLACE_BONUS`` (x1.2); it reorders equal matches and near-ties, and does not lift a clearly weaker
 match over a better one.
-
-Freshness: the catalogue has a version token in the database (``CatalogueState``). Each process
-reads it at most once per ``MEMES["INDEX_CHECK_SECONDS"]`` (default 1 s) and rebuilds when it
-changed: in the request's thread for small catalogues (< ``SYNC_REBUILD_MAX_DOCS``), otherwise in a
-background thread while requests keep using the previous index.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
-import logging
-import threading
-import time
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from django.conf import settings
-from django.db import connection
 from rapidfuzz import fuzz, process
 
 from memes.text import words
-
-logger = logging.getLogger(__name__)
 
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -63,12 +44,14 @@ FUZZY_CANDIDATES = 500
 FUZZY_POSTINGS_BUDGET = 60_000  # posting entries read per fuzzy query, rarest trigrams first
 FUZZY_MIN_SCORE = 70.0
 RERANK_DEPTH = 20  # best exact hits whose phrase bonus is checked
-SYNC_REBUILD_MAX_DOCS = 20_000
+
+# One catalogue row as the index reads it: id, template, text, kind, image_url, language, is_safe.
+CatalogueRow = tuple[int, str, str, str, str, str, bool]
 
 
 @dataclass(frozen=True)
 class MemeHit:
-    """One search result: what the API response needs, and how it matched (re-exported by selectors)."""
+    """One search result: what the API response needs, and how it matched."""
 
     id: int
     template: str
@@ -363,38 +346,20 @@ def _build_grams(n: int, fields: Iterable[_Field]) -> tuple[dict[str, int], np.n
     return gram_ids, offsets, (keys % max(n, 1)).astype(np.int32)
 
 
-def _release_memory() -> None:
-    """Give the build's temporary arrays and tuples back to the OS (~300 -> ~175 MB RSS at 100k memes).
-
-    glibc keeps freed memory in the process otherwise; every worker builds its own index, so it adds up.
-    """
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl): nothing to do
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
 @dataclass(frozen=True)
 class SearchIndex:
     version: str
     partitions: dict[str, Partition]
     size: int
-    build_seconds: float
 
 
-def index_build(version: str) -> SearchIndex:
-    """Read the searchable catalogue and build a fresh index (one query, streamed)."""
-    from memes.models import Meme  # the index module is imported by models' neighbours; keep it light
-
-    started = time.perf_counter()
+def index_build(version: str, rows: Iterable[CatalogueRow]) -> SearchIndex:
+    """An index of ``rows`` (id, template, text, kind, image_url, language, is_safe, in id order),
+    which holds the catalogue at ``version``."""
     by_language: dict[str, list[tuple[int, str, str, str, str, bool]]] = {}
-    rows = (
-        Meme.objects.filter(kind__in=[Meme.Kind.TEXT, Meme.Kind.IMAGE])
-        .order_by("id")
-        .values_list("id", "template", "text", "kind", "image_url", "language", "is_safe")
-    )
     interned: dict[str, str] = {}
     seen: set[tuple[str, str, str]] = set()
-    for meme_id, template, text, kind, image_url, language, is_safe in rows.iterator(chunk_size=5000):
+    for meme_id, template, text, kind, image_url, language, is_safe in rows:
         # The data set holds the same caption on the same template many times (re-posts): index
         # the oldest only, so that a search for several memes does not return copies.
         key = (language, template.casefold(), " ".join(text.casefold().split()))
@@ -403,83 +368,5 @@ def index_build(version: str) -> SearchIndex:
         seen.add(key)
         template = interned.setdefault(template, template)  # thousands of memes share a template
         by_language.setdefault(language, []).append((meme_id, template, text, kind, image_url, is_safe))
-    partitions = {language: Partition(language, rows) for language, rows in by_language.items() if language}
-    size = sum(p.size for p in partitions.values())
-    del by_language, seen, rows
-    _release_memory()
-    seconds = time.perf_counter() - started
-    logger.info(
-        "search_index_built memes=%d languages=%d seconds=%.2f version=%s", size, len(partitions), seconds, version
-    )
-    return SearchIndex(version=version, partitions=partitions, size=size, build_seconds=seconds)
-
-
-class IndexHolder:
-    """The process's current index, its freshness check and its rebuilds. Thread-safe."""
-
-    def __init__(self) -> None:
-        self._index: SearchIndex | None = None
-        self._next_check = 0.0
-        self._check_lock = threading.Lock()
-        self._build_lock = threading.Lock()
-        self._rebuilding = False
-
-    def get(self) -> SearchIndex:
-        index = self._index
-        if index is not None and time.monotonic() < self._next_check:
-            return index  # the hot path: no lock, no I/O
-        if index is not None and not self._check_lock.acquire(blocking=False):
-            return index  # another thread is checking right now
-        if index is None:
-            self._check_lock.acquire()
-        try:
-            return self._check()
-        finally:
-            self._check_lock.release()
-
-    def _check(self) -> SearchIndex:
-        interval = float(getattr(settings, "MEMES", {}).get("INDEX_CHECK_SECONDS", 1.0))
-        self._next_check = time.monotonic() + interval
-        version = catalogue_version()
-        index = self._index
-        if index is not None and index.version == version:
-            return index
-        if index is None or index.size < SYNC_REBUILD_MAX_DOCS:
-            with self._build_lock:
-                if self._index is None or self._index.version != version:
-                    self._index = index_build(version)
-            return self._index
-        if not self._rebuilding:
-            self._rebuilding = True
-            threading.Thread(target=self._rebuild_in_background, args=(version,), daemon=True).start()
-        return index
-
-    def _rebuild_in_background(self, version: str) -> None:
-        try:
-            with self._build_lock:
-                self._index = index_build(version)
-        except Exception:  # keep serving the previous index; the next check retries
-            logger.exception("search_index_rebuild_failed version=%s", version)
-            self._next_check = 0.0
-        finally:
-            self._rebuilding = False
-            connection.close()  # this thread's own connection
-
-    def invalidate(self) -> None:
-        """Check the catalogue version on the next search (this process changed the catalogue)."""
-        self._next_check = 0.0
-
-    def reset(self) -> None:
-        with self._build_lock:
-            self._index = None
-            self._next_check = 0.0
-
-
-def catalogue_version() -> str:
-    from memes.models import CatalogueState
-
-    # A plain primary-key read; it runs at most once per INDEX_CHECK_SECONDS per process.
-    return CatalogueState.objects.filter(id=1).values_list("version", flat=True).first() or ""
-
-
-holder = IndexHolder()
+    partitions = {language: Partition(language, kept) for language, kept in by_language.items() if language}
+    return SearchIndex(version=version, partitions=partitions, size=sum(p.size for p in partitions.values()))

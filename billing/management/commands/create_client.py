@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.roles import ALL_ROLES, PREMIUM_AI
 from accounts.services import UnknownRole, api_key_create, client_create
+from billing.services import account_credit
 
 
 class Command(BaseCommand):
@@ -29,8 +30,6 @@ class Command(BaseCommand):
             with transaction.atomic():
                 client = client_create(name=name, roles=roles)
                 if tokens:
-                    from billing.services import account_credit
-
                     account_credit(client_id=client.pk, amount=tokens, reason="initial tokens (create_client)")
                 _, raw_key = api_key_create(client=client, name="created by create_client")
         except IntegrityError as exc:

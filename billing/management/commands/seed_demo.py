@@ -5,9 +5,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from accounts.models import Client
 from accounts.roles import PREMIUM_AI
+from accounts.selectors import client_by_name
 from accounts.services import api_key_create, client_create
+from billing.services import account_credit
 
 DEMO_CLIENTS = {"demo": set(), "demo-premium": {PREMIUM_AI}}
 
@@ -22,8 +23,6 @@ class Command(BaseCommand):
         parser.add_argument("--tokens", type=int, default=1000, help="Tokens for a newly created demo client.")
 
     def handle(self, *args: Any, tokens: int, **options: Any) -> None:
-        from billing.services import account_credit
-
         keys_file = settings.VAR_DIR / "demo_keys"
         known = (
             dict(line.split("=", 1) for line in keys_file.read_text().split() if "=" in line)
@@ -31,7 +30,7 @@ class Command(BaseCommand):
             else {}
         )
         for name, roles in DEMO_CLIENTS.items():
-            client = Client.objects.filter(name=name).first()
+            client = client_by_name(name=name)
             if client is None:
                 client = client_create(name=name, roles=roles)
                 account_credit(client_id=client.pk, amount=tokens, reason="demo tokens (seed_demo)")

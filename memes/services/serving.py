@@ -1,6 +1,7 @@
 """Serving memes for money: which meme a client gets (catalogue or AI), in which form (JSON or PNG),
-and what it costs. Views call :func:`meme_serve` and :func:`meme_serve_by_id`; billing charges
-through :func:`billing.services.paid_call`.
+and what it costs. Views call :func:`meme_serve` and :func:`meme_serve_by_id`, which read top to
+bottom: a replay of the same ``Idempotency-Key``? → choose the meme → debit → answer, with
+billing's steps (``billing.services``).
 
 Who gets AI memes is decided from ``Principal.roles`` alone (JWT claims, or the cached API-key
 record), so it costs no query: premium and normal calls run the same number of queries up to the
@@ -17,14 +18,21 @@ from django.db import transaction
 
 from accounts.principal import Principal
 from accounts.roles import PREMIUM_AI
-from billing.services import PaidCallResult, paid_call, price_for
+from billing.services import (
+    PaidCallResult,
+    PaidRequest,
+    account_debit,
+    account_funds_check,
+    paid_call_replay,
+    price_for,
+)
 from memes.exceptions import AiNotAllowed, MemeNotFound
 from memes.generation import GeneratedCaption, generator_for
-from memes.geo import Place, place_for
+from memes.geo import place_for
 from memes.models import Meme
+from memes.payloads import ai_meme_payload, meme_payload, memes_payload
 from memes.rendering import render_meme_png
-from memes.selectors import MemeHit, meme_lookup
-from memes.serializers import meme_hit_payload, memes_payload, png_url
+from memes.selectors import meme_lookup
 
 PNG_CACHE_SECONDS = 7 * 24 * 3600
 
@@ -74,27 +82,10 @@ def meme_price(kind: str, *, as_image: bool) -> int:
     return max(image, price_for("ai")) if kind == Meme.Kind.AI else image
 
 
-def _ai_payload(meme: Meme, place: Place | None) -> dict[str, Any]:
-    return {
-        "memes": [
-            {
-                "id": meme.pk,
-                "template": meme.template,
-                "text": meme.text,
-                "kind": meme.kind,
-                "generator": meme.generator,
-                "image_url": png_url(meme.pk),
-                "png_url": png_url(meme.pk),
-                "match": {"type": "generated", "score": None},
-            }
-        ],
-        "place": place.as_dict() if place else None,
-    }
-
-
 def meme_serve(
     *,
     principal: Principal,
+    paid: PaidRequest,
     query: str,
     lang: str,
     fuzzy: bool = False,
@@ -103,59 +94,58 @@ def meme_serve(
     lon: float | None = None,
     ai: bool | None = None,
     as_image: bool = False,
-    idempotency_key: str | None = None,
-    fingerprint: str = "",
-    request_ref: str = "",
 ) -> Served:
     """Serve the best meme(s) for the query and place, and charge for them exactly once.
 
     Raises ``NoMatch`` (404), ``AiNotAllowed`` (403), ``InsufficientTokens`` (402) or
     ``IdempotencyKeyReused`` (422); in every case nothing is charged.
     """
-    common: dict[str, Any] = {
-        "client_id": principal.client_id,
-        "request_key": request_ref,
-        "idempotency_key": idempotency_key,
-        "fingerprint": fingerprint,
-        "actor": f"client:{principal.client_id}",
-    }
-    if wants_ai(principal=principal, ai=ai):
-        result = _serve_ai(principal=principal, query=query, lang=lang, lat=lat, lon=lon, as_image=as_image, **common)
-    else:
-        result = paid_call(
-            price=lambda lookup: sum(meme_price(hit.kind, as_image=as_image) for hit in lookup.hits),
-            produce=lambda: meme_lookup(
-                query=query, fuzzy=fuzzy, limit=1 if as_image else limit, lang=lang, lat=lat, lon=lon
-            ),
-            serialize=lambda lookup: memes_payload(lookup.hits, lookup.place),
-            reason="catalogue meme" + (" (image)" if as_image else ""),
-            **common,
+    use_ai = wants_ai(principal=principal, ai=ai)  # a 403 comes first, from the principal alone
+    replay = paid_call_replay(client_id=principal.client_id, paid=paid)
+    if replay is not None:
+        return _served(replay, as_image=as_image)
+    if use_ai:
+        charge = _ai_meme_charge(
+            principal=principal, paid=paid, query=query, lang=lang, lat=lat, lon=lon, as_image=as_image
         )
-    png = None
-    if as_image:
-        served = result.payload["memes"][0]
-        png = meme_png(meme_id=served["id"])
-    return Served(payload=result.payload, billing=result, png=png)
+    else:
+        lookup = meme_lookup(query=query, fuzzy=fuzzy, limit=1 if as_image else limit, lang=lang, lat=lat, lon=lon)
+        charge = account_debit(
+            client_id=principal.client_id,
+            amount=sum(meme_price(hit.kind, as_image=as_image) for hit in lookup.hits),
+            paid=paid,
+            payload=memes_payload(lookup.hits, lookup.place),
+            reason="catalogue meme" + (" (image)" if as_image else ""),
+            actor=f"client:{principal.client_id}",
+        )
+    return _served(charge, as_image=as_image)
 
 
-def _serve_ai(
+def _served(charge: PaidCallResult, *, as_image: bool) -> Served:
+    """The answer to a paid call: its JSON payload, and the PNG of its meme when one was asked for."""
+    png = meme_png(meme_id=charge.payload["memes"][0]["id"]) if as_image else None
+    return Served(payload=charge.payload, billing=charge, png=png)
+
+
+def _ai_meme_charge(
     *,
     principal: Principal,
+    paid: PaidRequest,
     query: str,
     lang: str,
     lat: float | None,
     lon: float | None,
     as_image: bool,
-    **common: Any,
 ) -> PaidCallResult:
-    place = place_for(lat=lat, lon=lon) if lat is not None and lon is not None else None
+    """A new AI meme for the client, stored and charged."""
     price = meme_price(Meme.Kind.AI, as_image=as_image)
-
-    def produce() -> Meme:
-        caption: GeneratedCaption = generator_for().generate(query=query, place=place, lang=lang)
-        # Stored in the caller's transaction (below): if the charge fails, the meme is rolled back
-        # with it, so a meme is stored if and only if it was paid for.
-        return Meme.objects.create(
+    account_funds_check(client_id=principal.client_id, amount=price)  # don't generate for a client who cannot pay
+    place = place_for(lat=lat, lon=lon) if lat is not None and lon is not None else None
+    caption: GeneratedCaption = generator_for().generate(query=query, place=place, lang=lang)
+    with transaction.atomic():
+        # Stored in the charge's transaction: if the charge fails, the meme is rolled back with it,
+        # so a meme is stored if and only if it was paid for.
+        meme = Meme.objects.create(
             kind=Meme.Kind.AI,
             generator=caption.generator,
             template=caption.template,
@@ -167,15 +157,13 @@ def _serve_ai(
             place_name=place.city if place and place.city else "",
             country_code=place.country_code if place and place.country_code else "",
         )
-
-    with transaction.atomic():
-        return paid_call(
-            price=price,
-            produce=produce,
-            serialize=lambda meme: _ai_payload(meme, place),
+        return account_debit(
+            client_id=principal.client_id,
+            amount=price,
+            paid=paid,
+            payload=ai_meme_payload(meme, place),
             reason="AI meme" + (" (image)" if as_image else ""),
-            check_balance_first=True,  # don't generate for a client who cannot pay
-            **common,
+            actor=f"client:{principal.client_id}",
         )
 
 
@@ -190,50 +178,18 @@ def _visible_meme(*, principal: Principal, meme_id: int) -> Meme:
     return meme
 
 
-def meme_serve_by_id(
-    *,
-    principal: Principal,
-    meme_id: int,
-    as_image: bool,
-    idempotency_key: str | None = None,
-    fingerprint: str = "",
-    request_ref: str = "",
-) -> Served:
+def meme_serve_by_id(*, principal: Principal, paid: PaidRequest, meme_id: int, as_image: bool) -> Served:
     """Serve one meme again by its id (JSON or PNG), charged like any meme served."""
-
-    def produce() -> Meme:
-        return _visible_meme(principal=principal, meme_id=meme_id)
-
-    def payload(meme: Meme) -> dict[str, Any]:
-        if meme.kind == Meme.Kind.AI:
-            return _ai_payload(meme, None)
-        return {"memes": [_catalogue_meme_payload(meme)], "place": None}
-
-    result = paid_call(
+    replay = paid_call_replay(client_id=principal.client_id, paid=paid)
+    if replay is not None:
+        return _served(replay, as_image=as_image)
+    meme = _visible_meme(principal=principal, meme_id=meme_id)
+    charge = account_debit(
         client_id=principal.client_id,
-        price=lambda meme: meme_price(meme.kind, as_image=as_image),
-        produce=produce,
-        serialize=payload,
-        request_key=request_ref,
-        idempotency_key=idempotency_key,
-        fingerprint=fingerprint,
+        amount=meme_price(meme.kind, as_image=as_image),
+        paid=paid,
+        payload=meme_payload(meme),
         reason="meme by id" + (" (image)" if as_image else ""),
         actor=f"client:{principal.client_id}",
     )
-    png = meme_png(meme_id=meme_id) if as_image else None
-    return Served(payload=result.payload, billing=result, png=png)
-
-
-def _catalogue_meme_payload(meme: Meme) -> dict[str, Any]:
-    """A catalogue meme fetched by id, in the shape of a search hit."""
-    hit = MemeHit(
-        id=meme.pk,
-        template=meme.template,
-        text=meme.text,
-        kind=meme.kind,
-        image_url=meme.image_url,
-        language=meme.language,
-        match="id",
-        score=1.0,
-    )
-    return meme_hit_payload(hit)
+    return _served(charge, as_image=as_image)

@@ -1,0 +1,20 @@
+"""Meme writes, by sub-domain (the views, commands and admin call these):
+
+- :mod:`memes.services.catalogue` — the LoC catalogue import, and the version bump that refreshes
+  every process's search index;
+- :mod:`memes.services.serving` — serving memes for money (catalogue or AI, JSON or PNG), charged
+  through billing's paid-call steps.
+"""
+
+from memes.services.catalogue import ImportSummary, RowError, catalogue_changed, catalogue_import
+from memes.services.serving import Served, meme_serve, meme_serve_by_id
+
+__all__ = [
+    "ImportSummary",
+    "RowError",
+    "Served",
+    "catalogue_changed",
+    "catalogue_import",
+    "meme_serve",
+    "meme_serve_by_id",
+]
