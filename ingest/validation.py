@@ -67,7 +67,6 @@ MSG_PRIORITY_TYPE = "Must be an integer (not a boolean, a float or a string)."
 MSG_PRIORITY_RANGE = f"Out of range: must be between {PRIORITY_MIN} and {PRIORITY_MAX}."
 
 
-
 @dataclass(frozen=True, slots=True)
 class Rules:
     ts_min: int
