@@ -99,3 +99,22 @@ def test_counting_survives_a_dropped_redis_connection_and_a_restarted_script_cac
         admin.client_kill_filter(_id=credentials._thread_redis.client.client_id())
         statuses = [api_client.get("/api/balance", HTTP_X_TOKEN=key).status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis: set REDIS_URL")
+def test_a_warm_api_key_call_costs_one_redis_round_trip(api_client, make_client, monkeypatch):
+    # The key's record read and the throttle count travel together: one command, one reply.
+    from redis.connection import AbstractConnection
+
+    _, key = make_client(tokens=5)
+    for _ in range(2):  # warm: the key's record cached, its owner known to this process, its use stamped
+        assert api_client.get("/api/balance", HTTP_X_TOKEN=key).status_code == 200
+    sent: list[object] = []
+    send = AbstractConnection.send_packed_command
+    monkeypatch.setattr(
+        AbstractConnection,
+        "send_packed_command",
+        lambda self, *args, **kwargs: sent.append(args) or send(self, *args, **kwargs),
+    )
+    assert api_client.get("/api/balance", HTTP_X_TOKEN=key).status_code == 200
+    assert len(sent) == 1
