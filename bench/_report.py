@@ -83,8 +83,8 @@ def serve_description() -> str:
     for option in options:
         if skip:
             skip = False
-        elif option in ("--host", "--port", "--working-dir"):
-            skip = True  # where it listens and runs: not configuration
+        elif option in ("--host", "--port", "--working-dir", "--static-path-mount"):
+            skip = True  # where it listens, runs and finds the static files: not configuration
         else:
             shown.append(option)
     return "`deploy/serve` (granian " + " ".join(shown) + ")"
