@@ -197,6 +197,20 @@ def _outbox(client_id: int) -> int:
     return IngestOutbox.objects.filter(client_id=client_id).count()
 
 
+def _settled_outbox(client_id: int) -> int:
+    """The outbox count once the requests wrk stopped waiting for (up to one per connection) have
+    committed: stable for half a second."""
+    count = _outbox(client_id)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = _outbox(client_id)
+        if now == count:
+            break
+        count = now
+    return count
+
+
 def _delete_queues(queue_name: str) -> None:
     import dramatiq
     from dramatiq.common import dq_name, xq_name
@@ -323,7 +337,7 @@ def main() -> None:
             health = _wrk("/api/health", args.duration, lua, env)
             progress(f"run {run}: health {health['rps']:.0f} req/s, per connection {_served(health)}")
             accept = _wrk("/api/ingest", args.duration, lua, env, body=BODY)
-            accepted = _outbox(client_id)  # every 202, including those wrk stopped waiting for
+            accepted = _settled_outbox(client_id)  # every 202, including those wrk stopped waiting for
             progress(
                 f"run {run}: accept {accept['rps']:.0f} req/s (non-2xx {accept['non2xx']}), "
                 f"{accepted} records in the outbox, per connection {_served(accept)}"
