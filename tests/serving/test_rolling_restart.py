@@ -226,49 +226,51 @@ def test_rolling_restart_behind_haproxy_fails_no_request_and_loses_nothing(make_
     queue = f"ingest-rolling-{uuid.uuid4().hex[:10]}"
     env = {"WEB_DRAIN_SECONDS": str(DRAIN), "INGEST_QUEUE": queue}
     ports = {"a": free_port(), "b": free_port()}
-    servers = {name: start_server(port=port, env=env) for name, port in ports.items()}
     balancer = LoadBalancer(tmp_path, ports)
     worker = Worker(tmp_path, queue)
     traffic = Traffic(f"http://127.0.0.1:{balancer.port}", [key for _, key in paid], ingest_key)
     timings: list[str] = []
+    servers: dict[str, Server] = {}
     try:
-        for name in servers:
-            balancer.wait_status(name, "UP", 15)
-        worker.start()
-        traffic.start()
-        time.sleep(2)
-        for name in ("a", "b"):
-            sent = time.monotonic()
-            servers[name].process.send_signal(signal.SIGTERM)
-            red = _wait_ready_red(servers[name], 2)
-            down = balancer.wait_status(name, "DOWN", DRAIN)
-            code = servers[name].process.wait(DRAIN + 15)
-            exited = time.monotonic()
-            assert code == 0, f"instance {name} exited with {code}:\n{servers[name].log_tail()}"
-            last = traffic.last_served_by(name)
-            servers[name] = start_server(port=ports[name], env=env)
-            up = balancer.wait_status(name, "UP", 15)
-            timings.append(
-                f"instance {name}: readiness red {red - sent:.2f}s after SIGTERM, HAProxy DOWN {down - sent:.2f}s, "
-                f"last request served {last - sent:.2f}s, exited {exited - sent:.2f}s; "
-                f"replacement ready and UP {up - exited:.1f}s after the exit"
-            )
-            served_by_new = len(traffic.served)
-            time.sleep(1.5)
-            assert any(n == name for _, _, n, _ in traffic.served[served_by_new:]), f"the new {name} serves nothing"
-        code, took = worker.terminate()
-        timings.append(f"worker: SIGTERM to exit {took:.2f}s, code {code}")
-        assert code == 0, worker.log_path.read_text()[-3000:]
-        worker.start()
-        time.sleep(2)
-    finally:
-        traffic.finish()
-        stats = balancer.stat() if balancer.process.poll() is None else {}
-        balancer.stop()
-        for server in servers.values():
-            server.stop()
-
-    try:
+        try:
+            for name, port in ports.items():
+                servers[name] = start_server(port=port, env=env)
+            for name in servers:
+                balancer.wait_status(name, "UP", 15)
+            worker.start()
+            traffic.start()
+            time.sleep(2)
+            for name in ("a", "b"):
+                sent = time.monotonic()
+                servers[name].process.send_signal(signal.SIGTERM)
+                red = _wait_ready_red(servers[name], 2)
+                down = balancer.wait_status(name, "DOWN", DRAIN)
+                code = servers[name].process.wait(DRAIN + 15)
+                exited = time.monotonic()
+                assert code == 0, f"instance {name} exited with {code}:\n{servers[name].log_tail()}"
+                last = traffic.last_served_by(name)
+                servers[name] = start_server(port=ports[name], env=env)
+                up = balancer.wait_status(name, "UP", 15)
+                timings.append(
+                    f"instance {name}: readiness red {red - sent:.2f}s after SIGTERM, HAProxy DOWN {down - sent:.2f}s, "
+                    f"last request served {last - sent:.2f}s, exited {exited - sent:.2f}s; "
+                    f"replacement ready and UP {up - exited:.1f}s after the exit"
+                )
+                served_by_new = len(traffic.served)
+                time.sleep(1.5)
+                assert any(n == name for _, _, n, _ in traffic.served[served_by_new:]), f"the new {name} serves nothing"
+            code, took = worker.terminate()
+            timings.append(f"worker: SIGTERM to exit {took:.2f}s, code {code}")
+            assert code == 0, worker.log_path.read_text()[-3000:]
+            worker.start()
+            time.sleep(2)
+        finally:
+            traffic.finish()
+            stats = balancer.stat() if balancer.process.poll() is None else {}
+            balancer.stop()
+            for server in servers.values():
+                server.stop()
+        # Everything accepted gets stored: the worker empties the outbox.
         deadline = time.monotonic() + 60
         while IngestOutbox.objects.filter(client_id=ingest_client.pk).exists() and time.monotonic() < deadline:
             time.sleep(0.2)
