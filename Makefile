@@ -33,16 +33,22 @@ run: setup
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## Dramatiq worker for the real-services mode (the embedded default needs none).
+## The production server, exactly as the image runs it (deploy/serve: granian, drain on SIGTERM),
+## on $(HOST):$(PORT), against whatever DATABASE_URL/REDIS_URL/BROKER_URL say. Run `make setup` first.
+serve: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" HOST=$(HOST) PORT=$(PORT) deploy/serve
+
+## Dramatiq worker for the real-services mode, as the image runs it (deploy/worker); the embedded
+## default needs none.
 worker: install
-	$(BIN)/python manage.py rundramatiq --processes 2 --threads 4
+	PATH="$(CURDIR)/$(BIN):$$PATH" deploy/worker
 
 lint: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check . deploy/serve
+	$(BIN)/ruff format --check . deploy/serve
 
 typecheck: install
-	$(BIN)/mypy .
+	$(BIN)/mypy . deploy/serve
 
 ## Every benchmark (needs PostgreSQL, Redis, RabbitMQ, wrk and ../shared/data); each writes its section of docs/benchmarks.md.
 bench: install
@@ -51,6 +57,7 @@ bench: install
 	$(BIN)/python bench/billing_bench.py
 	$(BIN)/python bench/ai_bench.py
 	$(BIN)/python bench/ingest_bench.py
+	$(BIN)/python bench/serving_bench.py
 
 clean:
 	rm -rf $(VENV) var

@@ -3,12 +3,15 @@ of docs/benchmarks.md between markers so that each script owns its own part of t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import re
+import signal
 import statistics
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -57,15 +60,115 @@ def git_revision() -> str:
         return "uncommitted"
 
 
-def granian_command(*, port: int, workers: int = 2, backpressure: int = 8) -> list[str]:
-    """The production server as the benchmarks run it: granian WSGI on 127.0.0.1. ``--backpressure``
-    caps the threads per worker (the default thrashes on 2 cores, see ../shared/MEASUREMENTS.md)."""
-    return [
-        str(Path(sys.executable).parent / "granian"),
-        "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-        "--workers", str(workers), "--backpressure", str(backpressure), "--no-access-log",
-        "config.wsgi:application",
-    ]  # fmt: skip
+SERVE = ROOT / "deploy" / "serve"
+
+
+def serve_command(*, port: int, **knobs: int | str) -> tuple[list[str], dict[str, str]]:
+    """The production server as it ships: ``deploy/serve`` on 127.0.0.1:``port``, as (command,
+    environment to add). ``knobs`` override its settings (``WEB_THREADS=8``); the drain after SIGTERM
+    is skipped (``WEB_DRAIN_SECONDS=0``): a benchmark stops a server nobody routes to."""
+    env = {"HOST": "127.0.0.1", "PORT": str(port), "WEB_DRAIN_SECONDS": "0"}
+    env.update({name: str(value) for name, value in knobs.items()})
+    return [sys.executable, str(SERVE)], env
+
+
+def serve_description() -> str:
+    """The granian options ``deploy/serve`` uses by default, for the reports."""
+    command = subprocess.run(
+        [sys.executable, str(SERVE), "--print-command"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    options = command[command.index("granian") + 1 : -1]  # after "-m granian", before the application
+    shown: list[str] = []
+    skip = False
+    for option in options:
+        if skip:
+            skip = False
+        elif option in ("--host", "--port", "--working-dir", "--static-path-mount"):
+            skip = True  # where it listens, runs and finds the static files: not configuration
+        else:
+            shown.append(option)
+    return "`deploy/serve` (granian " + " ".join(shown) + ")"
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGTERM to the process itself (``deploy/serve`` forwards it to granian), SIGKILL to its
+    process group if it has not exited in ``timeout`` seconds. Signalling the whole group would
+    hit granian (or Dramatiq's worker processes) twice, which they take as "stop now"."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=timeout)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
+
+
+class ConnectionCounter:
+    """Requests per connection of a load generator, read from the kernel: every established TCP
+    socket to ``port`` (the client side: ``ss`` filters on the destination port) and its
+    ``data_segs_out``, the data segments it sent. wrk sends each request in one write on a
+    TCP_NODELAY socket and waits for the answer before the next one, so one segment is one request.
+
+    Sampled every ``interval`` seconds in a thread while the load runs; the last sample of each
+    socket is kept, so the requests of the last interval before the generator stops are not
+    counted. Sockets in ``exclude`` (local ports of idle connections opened on purpose) are left out.
+    """
+
+    _SOCKET = re.compile(r"^\S+\s+\S+\s+\S+:(\d+)\s+\S+:\d+")
+    _SEGMENTS = re.compile(r"data_segs_out:(\d+)")
+
+    def __init__(self, port: int, *, exclude: frozenset[int] = frozenset(), interval: float = 0.5) -> None:
+        self.port = port
+        self.exclude = exclude
+        self.interval = interval
+        self.counts: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="connection-counter", daemon=True)
+
+    def __enter__(self) -> ConnectionCounter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def sample(self) -> None:
+        output = subprocess.run(
+            ["ss", "-tinH", "state", "established", f"( dport = :{self.port} )"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        local_port: int | None = None
+        for line in output.splitlines():
+            socket_line = self._SOCKET.match(line)
+            if socket_line:
+                local_port = int(socket_line.group(1))
+                if local_port not in self.exclude:
+                    self.counts.setdefault(local_port, 0)
+                continue
+            segments = self._SEGMENTS.search(line)
+            if local_port is not None and local_port not in self.exclude and segments:
+                self.counts[local_port] = max(self.counts.get(local_port, 0), int(segments.group(1)))
+
+    def summary(self) -> dict[str, int]:
+        """``connections`` seen; requests answered on the least and the most served of them (a
+        connection that sent k requests had k - 1 answered, the last one may be in flight);
+        ``unserved``: connections that never got an answer."""
+        answered = [max(0, sent - 1) for sent in self.counts.values()]
+        return {
+            "connections": len(answered),
+            "min": min(answered, default=0),
+            "max": max(answered, default=0),
+            "unserved": sum(1 for n in answered if n == 0),
+        }
 
 
 def write_section(name: str, title: str, command: str, body_markdown: str) -> None:

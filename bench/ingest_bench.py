@@ -1,11 +1,11 @@
 """Ingest pipeline throughput on the real services: accepted records/s and worker drain rate.
 
-Per run, on one server (granian, WSGI, ``--workers 2 --backpressure 8``, 127.0.0.1:8301, PostgreSQL,
-Redis, RabbitMQ with publisher confirms):
+Per run, on one server (the production server, ``deploy/serve``, on a free port of 127.0.0.1;
+PostgreSQL, Redis, RabbitMQ with publisher confirms):
   1. reference: wrk -t2 -c50 on ``GET /api/health`` (same server, same run);
   2. accept: wrk -t2 -c50 ``POST /api/ingest`` with the issue's example record, no worker running:
      every 202 is a record committed to the outbox; they pile up there;
-  3. drain: a worker (``manage.py rundramatiq --processes 2 --threads 4``, the ``make worker``
+  3. drain: a worker (``deploy/worker``: rundramatiq, 2 processes x 4 threads, the ``make worker``
      command; its relay threads move the outbox to the queue) stores that backlog;
      rate = records / (last stored_at - first stored_at);
   4. steady state: accept again with the worker running beside the server (all on the same 2 cores).
@@ -13,7 +13,10 @@ Once per invocation, two more references: the raw confirmed-publish rate of one-
 one thread (what one-message-per-request could reach per process) and the ORM's own insert rate
 (``bulk_create`` 500 rows per transaction, ``ignore_conflicts``) on the same database.
 
-    .venv/bin/python bench/ingest_bench.py [--quick] [--runs 3] [--duration 10] [--backpressure 8]
+    .venv/bin/python bench/ingest_bench.py [--quick] [--runs 3] [--duration 10] [--threads N]
+
+Every wrk row also gives the requests answered per connection, the least and the most served of
+wrk's 50 connections (kernel per-socket counters, _report.ConnectionCounter): all 50 are served.
 
 Defaults: database maas_bench_ingest (created if missing), Redis db 5, RabbitMQ guest@127.0.0.1,
 a queue of its own (ingest-bench-<pid>, deleted at the end). Servers and workers are started and
@@ -25,7 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -39,11 +42,26 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _report import granian_command, median, progress, write_section  # noqa: E402
+from _report import (  # noqa: E402
+    ConnectionCounter,
+    median,
+    progress,
+    serve_command,
+    serve_description,
+    stop_process,
+    write_section,
+)
 
 from ingest.validation import EXAMPLE_RECORD  # noqa: E402
 
-PORT = 8301
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+PORT = int(os.environ.get("BENCH_PORT", "0")) or _free_port()
 CONNECTIONS = 50
 BODY = json.dumps(EXAMPLE_RECORD)
 
@@ -127,18 +145,12 @@ class Group:
             )
 
     def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(5)
+        stop_process(self.process, timeout=20)
 
 
-def _start_server(env: dict[str, str], backpressure: int, log: Path) -> Group:
-    server = Group(granian_command(port=PORT, backpressure=backpressure), env, log)
+def _start_server(env: dict[str, str], threads: int | None, log: Path) -> Group:
+    command, extra = serve_command(port=PORT, **({"WEB_THREADS": threads} if threads else {}))
+    server = Group(command, {**env, **extra}, log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -152,7 +164,8 @@ def _start_server(env: dict[str, str], backpressure: int, log: Path) -> Group:
 
 
 def _start_worker(env: dict[str, str], log: Path) -> Group:
-    return Group([sys.executable, "manage.py", "rundramatiq", "--processes", "2", "--threads", "4"], env, log)
+    path = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    return Group([str(ROOT / "deploy" / "worker")], {**env, "PATH": path}, log)
 
 
 def _wrk(path: str, seconds: int, lua: Path, env: dict[str, str], body: str | None = None) -> dict[str, Any]:
@@ -161,16 +174,18 @@ def _wrk(path: str, seconds: int, lua: Path, env: dict[str, str], body: str | No
         run_env["BENCH_BODY"] = body
     else:
         run_env.pop("BENCH_BODY", None)
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(lua), f"http://127.0.0.1:{PORT}{path}"],
-        env=run_env,
-        capture_output=True,
-        text=True,
-        timeout=seconds + 60,
-        check=True,
-    ).stdout
+    with ConnectionCounter(PORT) as counter:
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(lua), f"http://127.0.0.1:{PORT}{path}"],
+            env=run_env,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+            check=True,
+        ).stdout
     line = next(line for line in out.splitlines() if line.startswith("BENCH_JSON "))
     data = json.loads(line.removeprefix("BENCH_JSON "))
+    data["per_connection"] = counter.summary()
     data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
     return data
 
@@ -180,6 +195,20 @@ def _outbox(client_id: int) -> int:
     from ingest.models import IngestOutbox
 
     return IngestOutbox.objects.filter(client_id=client_id).count()
+
+
+def _settled_outbox(client_id: int) -> int:
+    """The outbox count once the requests wrk stopped waiting for (up to one per connection) have
+    committed: stable for half a second."""
+    count = _outbox(client_id)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = _outbox(client_id)
+        if now == count:
+            break
+        count = now
+    return count
 
 
 def _delete_queues(queue_name: str) -> None:
@@ -275,7 +304,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="One short run (3 s per measurement).")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10, help="Seconds per wrk measurement.")
-    parser.add_argument("--backpressure", type=int, default=8, help="granian --backpressure (per worker).")
+    parser.add_argument("--threads", type=int, default=None, help="WEB_THREADS (default: deploy/serve's)")
     parser.add_argument("--no-report", action="store_true", help="Print only; leave docs/benchmarks.md alone.")
     args = parser.parse_args()
     if args.quick:
@@ -300,18 +329,18 @@ def main() -> None:
     progress(f"  {orm_rate:.0f} rows/s")
 
     results: list[dict[str, Any]] = []
-    server = _start_server(env, args.backpressure, tmp / "granian.log")
+    server = _start_server(env, args.threads, tmp / "serve.log")
     try:
         _wrk("/api/health", 2, lua, env)  # warm-up
         for run in range(1, args.runs + 1):
             _clear(client_id)
             health = _wrk("/api/health", args.duration, lua, env)
-            progress(f"run {run}: health {health['rps']:.0f} req/s")
+            progress(f"run {run}: health {health['rps']:.0f} req/s, per connection {_served(health)}")
             accept = _wrk("/api/ingest", args.duration, lua, env, body=BODY)
-            accepted = _outbox(client_id)  # every 202, including those wrk stopped waiting for
+            accepted = _settled_outbox(client_id)  # every 202, including those wrk stopped waiting for
             progress(
                 f"run {run}: accept {accept['rps']:.0f} req/s (non-2xx {accept['non2xx']}), "
-                f"{accepted} records in the outbox"
+                f"{accepted} records in the outbox, per connection {_served(accept)}"
             )
             worker = _start_worker(env, tmp / "worker.log")
             try:
@@ -328,7 +357,7 @@ def main() -> None:
                 backlog_seconds = time.monotonic() - (deadline - 120)
                 progress(
                     f"run {run}: with the worker running: {steady['rps']:.0f} req/s, "
-                    f"backlog cleared {backlog_seconds:.1f} s after wrk stopped"
+                    f"backlog cleared {backlog_seconds:.1f} s after wrk stopped, per connection {_served(steady)}"
                 )
             finally:
                 worker.stop()
@@ -353,6 +382,19 @@ def main() -> None:
     _report(args, results, raw_publish, orm_rate)
 
 
+def _served(result: dict[str, Any]) -> str:
+    conns = result["per_connection"]
+    return f"{conns['min']}-{conns['max']} over {conns['connections']} ({conns['unserved']} never answered)"
+
+
+def _per_connection(results: list[dict[str, Any]], key: str) -> str:
+    """Answers on the least and the most served connection, over all runs."""
+    low = min(r[key]["per_connection"]["min"] for r in results)
+    high = max(r[key]["per_connection"]["max"] for r in results)
+    unserved = max(r[key]["per_connection"]["unserved"] for r in results)
+    return f"{low:,} to {high:,}" + (f", **{unserved} never answered**" if unserved else "")
+
+
 def _report(args: argparse.Namespace, results: list[dict[str, Any]], raw_publish: float, orm_rate: float) -> None:
     health = median([r["health"]["rps"] for r in results])
     accept = median([r["accept"]["rps"] for r in results])
@@ -365,25 +407,29 @@ def _report(args: argparse.Namespace, results: list[dict[str, Any]], raw_publish
     lost = sum(max(0, r["accepted"] - r["stored"]) for r in results)
     table = "\n".join(
         [
-            "| measurement | median | reference (same run) | ratio | target |",
-            "|---|---|---|---|---|",
+            "| measurement | median | reference (same run) | ratio | target | requests per connection |",
+            "|---|---|---|---|---|---|",
             f"| accepted `POST /api/ingest` (202 = committed to the outbox), no worker | {accept:,.0f} req/s "
             f"(p50 {p50:.1f} ms, p99 {p99:.1f} ms) | `GET /api/health` {health:,.0f} req/s | "
-            f"{accept / health:.2f} | ≥ 2,000 req/s |",
+            f"{accept / health:.2f} | ≥ 2,000 req/s | {_per_connection(results, 'accept')} |",
             f"| same, vs one confirmed publish per request (design (a)) | {accept:,.0f} req/s | raw confirmed "
-            f"send, 1 thread: {raw_publish:,.0f} msg/s | {accept / raw_publish:.2f} | |",
+            f"send, 1 thread: {raw_publish:,.0f} msg/s | {accept / raw_publish:.2f} | | |",
             f"| worker drain: relay + store (2 processes x 4 threads) | {drain:,.0f} records/s | ORM "
             "`bulk_create` 500/tx: "
-            f"{orm_rate:,.0f} rows/s | {drain / orm_rate:.2f} | ≥ 5,000 records/s |",
+            f"{orm_rate:,.0f} rows/s | {drain / orm_rate:.2f} | ≥ 5,000 records/s | |",
             f"| accepted with the worker running on the same cores | {steady:,.0f} req/s | `GET /api/health` "
-            f"{health:,.0f} req/s | {steady / health:.2f} | |",
+            f"{health:,.0f} req/s | {steady / health:.2f} | | {_per_connection(results, 'steady')} |",
+            f"| reference: `GET /api/health` | {health:,.0f} req/s | | | | {_per_connection(results, 'health')} |",
         ]
     )
     body = (
         f"{table}\n\n"
-        f"- {args.runs} run(s) of {args.duration} s per measurement, wrk -t2 -c{CONNECTIONS}; granian WSGI "
-        f"`--workers 2 --backpressure {args.backpressure}`; PostgreSQL, Redis (auth cache, throttle) and RabbitMQ "
+        f"- {args.runs} run(s) of {args.duration} s per measurement, wrk -t2 -c{CONNECTIONS}; {serve_description()}"
+        + (f" with `WEB_THREADS={args.threads}`" if args.threads else "")
+        + "; PostgreSQL, Redis (auth cache, throttle) and RabbitMQ "
         "(publisher confirms, durable queue, persistent messages) on the same 2 cores.\n"
+        "- Requests per connection: answers on the least and the most served of wrk's "
+        f"{CONNECTIONS} connections over all runs (kernel per-socket counters sampled every 0.5 s).\n"
         "- The relay packs up to 500 records per queue message.\n"
         f"- Outbox left when wrk stopped with the worker running: empty {backlog:.1f} s later (median).\n"
         f"- Non-2xx responses: {non2xx}; accepted but not stored at the end: {lost}.\n"

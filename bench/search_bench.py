@@ -9,7 +9,7 @@
 3. In process, one thread: builds the search index, then runs a fixed list of 200 queries (single
    words, phrases, typos, prefixes; seeded) in exact and in fuzzy mode: p50/p99 per run, median of
    the runs. Reference in the same run: the cost of the ``words()`` normalisation alone.
-4. HTTP: ``GET /api/memes`` (rotating over the queries) under granian (2 workers, backpressure 8,
+4. HTTP: ``GET /api/memes`` (rotating over the queries) under the production server (``deploy/serve``,
    port 8101) and gunicorn (4 sync workers, port 8102), driven by ``wrk -t2 -c50`` on 127.0.0.1;
    reference: ``GET /api/health`` on the same server, same run -> ratio.
 
@@ -26,7 +26,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -44,11 +43,11 @@ LANGUAGES = SHARED / "loc_memegenerator_language.csv"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _report import granian_command, median, percentile, progress, write_section
+from _report import median, percentile, progress, serve_command, serve_description, stop_process, write_section
 
 from memes.loc_format import COLUMNS_2019
 
-GRANIAN_PORT, GUNICORN_PORT = 8101, 8102
+SERVE_PORT, GUNICORN_PORT = 8101, 8102
 FIRST_ID = 200_000_001
 QUERY_SEED = 2024
 
@@ -350,9 +349,10 @@ def lua_script(paths: list[str], name: str) -> Path:
 
 def measure_http(server: str, env: dict[str, str], queries: list[dict[str, str]], duration: int) -> dict[str, object]:
     venv = ROOT / ".venv" / "bin"
-    if server == "granian":
-        port, workers = GRANIAN_PORT, 2
-        command = granian_command(port=port, workers=workers)
+    if server == "serve":
+        port, workers = SERVE_PORT, 2
+        command, extra = serve_command(port=port, WEB_WORKERS=workers)
+        env = {**env, **extra}
     else:
         port, workers = GUNICORN_PORT, 4
         command = [
@@ -388,12 +388,7 @@ def measure_http(server: str, env: dict[str, str], queries: list[dict[str, str]]
             results[name] = run_wrk(url, duration, script)
         return results
     finally:
-        os.killpg(process.pid, signal.SIGTERM)  # the server and its workers: our own process group
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process(process)
         log.close()
 
 
@@ -451,7 +446,7 @@ def main() -> None:
             connections.close_all()
             # GET /api/memes is a paid call: the bench client has the tokens, and no throttle applies.
             env = {**os.environ, "DB_CONN_MAX_AGE": "60", "THROTTLE_CLIENT": "100000000/min"}
-            for server in ("granian", "gunicorn"):
+            for server in ("serve", "gunicorn"):
                 http[server] = measure_http(server, env, queries, args.duration)
         report(args, summary, import_seconds, again, reimport_seconds, search, http, database_url)
     finally:
@@ -504,7 +499,7 @@ def report(args, summary, import_seconds, again, reimport_seconds, search, http,
             "|---|---|---|---|---|---|---|",
         ]
         for server, label in (
-            ("granian", "granian WSGI, 2 workers, `--backpressure 8`"),
+            ("serve", serve_description()),
             ("gunicorn", "gunicorn, 4 sync workers"),
         ):
             figures = http.get(server)

@@ -1,7 +1,9 @@
 """Liveness (`/`, `/api/health`) and readiness (`/api/ready`).
 
 Readiness runs django-health-check's database and cache probes plus a broker probe, and answers
-503 naming the component that failed, so Kubernetes stops routing to a pod that cannot serve.
+503 naming the component that failed, so Kubernetes stops routing to a pod that cannot serve. It
+also answers 503 (``shutting_down``) from the moment ``deploy/serve`` got SIGTERM, while the
+process still serves during its drain (config.lifecycle).
 Liveness touches nothing but the process: a slow database must not get pods restarted.
 """
 
@@ -24,7 +26,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.exceptions import ApiError
+from config.exceptions import ApiError, error_body
+from config.lifecycle import draining
 
 
 @dataclasses.dataclass
@@ -67,6 +70,21 @@ async def _probe_all() -> dict[str, dict[str, Any]]:
     }
 
 
+class ShuttingDown(ApiError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "shutting_down"
+    default_detail = "Shutting down: this process is finishing its requests; send new ones elsewhere."
+
+
+def _shutting_down() -> Response:
+    exc = ShuttingDown()
+    response = Response(error_body(exc.default_code, str(exc.detail)), status=exc.status_code)
+    # Expected on every deploy, probed every second or so while draining: not an error for
+    # django.request to log (log_response skips responses marked as logged).
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
+
+
 _COMPONENT_STATUS = inline_serializer(
     "ComponentStatus", {"ok": serializers.BooleanField(), "error": serializers.CharField(allow_null=True)}
 )
@@ -79,7 +97,10 @@ _COMPONENT_STATUS = inline_serializer(
             "Readiness",
             {"status": serializers.CharField(), "components": serializers.DictField(child=_COMPONENT_STATUS)},
         ),
-        503: OpenApiResponse(description="`not_ready`; `details.components` says which component failed and why"),
+        503: OpenApiResponse(
+            description="`not_ready`: `details.components` says which component failed and why; "
+            "`shutting_down`: the process got SIGTERM and is draining"
+        ),
     },
     tags=["operations"],
 )
@@ -88,6 +109,10 @@ _COMPONENT_STATUS = inline_serializer(
 @permission_classes([AllowAny])
 @throttle_classes([])
 def readiness(request: Request) -> Response:
+    if draining():
+        # Before the probes: a process on its way out must leave the load balancer even when its
+        # database, cache and broker are fine.
+        return _shutting_down()
     components = async_to_sync(_probe_all)()
     failed = [name for name, component in components.items() if not component["ok"]]
     if failed:

@@ -219,6 +219,9 @@ SIMPLE_JWT = {
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY,
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAAS_MAX_BODY_BYTES", default=64 * 1024)
+# Set by deploy/serve, not by operators: the file whose existence means "shutting down, drain"
+# (config.lifecycle). Empty: never draining (runserver, tests in process).
+MAAS_DRAIN_FILE = env.str("MAAS_DRAIN_FILE", default="")
 
 # --- App settings (one namespaced dict per app, like REST_FRAMEWORK) -------------------------
 # Ingest pipeline (ingest/conf.py lists every key and its default).

@@ -1,10 +1,17 @@
+"""WSGI entry point: ``config.wsgi:application`` (``deploy/serve`` runs it under granian)."""
+
 import logging
 import os
 
+from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
+from config.lifecycle import WSGIApp, close_connections_when_draining
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-application = get_wsgi_application()
+application: WSGIApp = get_wsgi_application()
+if settings.MAAS_DRAIN_FILE:  # under deploy/serve: responses close their connections while draining
+    application = close_connections_when_draining(application)
 
 
 def _warm() -> None:

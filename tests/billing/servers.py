@@ -1,5 +1,5 @@
-"""Real server processes for HTTP-level tests: granian (or gunicorn) serving ``config.wsgi`` on
-127.0.0.1, pointed at the test database, started and stopped by PID.
+"""Real server processes for HTTP-level tests: the production server, ``deploy/serve`` (granian
+serving ``config.wsgi``) on 127.0.0.1, pointed at the test database, started and stopped by PID.
 
     with running_servers(2) as servers:       # two processes, two ports
         requests.post(servers[0].url("/api/..."), ...)
@@ -26,7 +26,6 @@ import requests
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 
 
 @dataclass
@@ -44,20 +43,20 @@ class Server:
         except OSError:
             return ""
 
-    def stop(self, timeout: float = 10) -> None:
-        """SIGTERM to the server's own process group (the master and its workers), then SIGKILL."""
+    def stop(self, timeout: float = 30) -> None:
+        """SIGTERM to ``deploy/serve`` itself, as Kubernetes sends it (it drains for
+        WEB_DRAIN_SECONDS, then stops granian), then SIGKILL to its process group. Not SIGTERM to
+        the group: granian would get it directly and skip the drain."""
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
+                self.process.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=timeout)
-        # Workers left behind by a master that died first share its process group.
+        # Whatever is left (granian's workers, if its master died first) shares the process group.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
 
 
 def database_url() -> str:
@@ -81,15 +80,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+SERVE = ROOT / "deploy" / "serve"
+
+
 def start_server(
     *,
     port: int | None = None,
-    kind: str = "granian",
     workers: int = 1,
     env: dict[str, str] | None = None,
     ready_timeout: float = 60,
 ) -> Server:
-    """Start a server on 127.0.0.1 and wait until ``/api/health`` answers 200."""
+    """Start ``deploy/serve`` on 127.0.0.1 and wait until ``/api/health`` answers 200.
+
+    Its other settings are the production defaults, except ``WEB_DRAIN_SECONDS=0`` (no load
+    balancer to wait for; a test of the drain passes its own) and ``workers`` (1 unless given:
+    tests run many servers on two cores). ``env`` overrides anything.
+    """
     port = port or free_port()
     environment = {
         **os.environ,
@@ -98,16 +104,13 @@ def start_server(
         # Tests change the catalogue and query it the next moment: look at its version on every
         # search instead of once a second, or a server warmed at start may answer from the old index.
         "MEMES_INDEX_CHECK_SECONDS": "0",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_WORKERS": str(workers),
+        "WEB_DRAIN_SECONDS": "0",
         **(env or {}),
     }
-    if kind == "granian":
-        command = [str(BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port)]
-        command += ["--workers", str(workers), "config.wsgi:application"]
-    elif kind == "gunicorn":
-        command = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
-        command += ["config.wsgi:application"]
-    else:
-        raise ValueError(f"unknown server kind {kind!r}")
+    command = [sys.executable, str(SERVE)]
     log = Path(tempfile.mkstemp(prefix=f"maas-server-{port}-", suffix=".log")[1])
     with log.open("wb") as sink:
         process = subprocess.Popen(
@@ -117,13 +120,13 @@ def start_server(
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{kind} on port {port} exited with {process.returncode}:\n{server.log_tail()}")
+            raise RuntimeError(f"deploy/serve on port {port} exited with {process.returncode}:\n{server.log_tail()}")
         with contextlib.suppress(requests.RequestException):
             if requests.get(server.url("/api/health"), timeout=1).status_code == 200:
                 return server
         time.sleep(0.2)
     server.stop()
-    raise RuntimeError(f"{kind} on port {port} not ready within {ready_timeout}s:\n{server.log_tail()}")
+    raise RuntimeError(f"deploy/serve on port {port} not ready within {ready_timeout}s:\n{server.log_tail()}")
 
 
 @contextlib.contextmanager
