@@ -33,6 +33,9 @@ BIG_STATIC = "/static/drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js.
 
 @pytest.fixture(scope="module")
 def server(django_db_setup, django_db_blocker) -> Iterator[Server]:
+    # The big static file is served from STATIC_ROOT, which only collectstatic fills (`make setup`
+    # does; a fresh checkout under `make test` has not run it).
+    call_command("collectstatic", interactive=False, verbosity=0)
     with django_db_blocker.unblock(), running_servers(1, workers=2) as servers:
         yield servers[0]
 
