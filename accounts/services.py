@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from datetime import datetime
@@ -10,7 +11,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.cache import cache
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed
@@ -26,6 +27,8 @@ from accounts.roles import ALL_ROLES, GROUP_ROLES, PREMIUM_AI
 from accounts.selectors import api_key_find, client_for_username, client_group_roles, premium_until
 
 LAST_USED_PRECISION_SECONDS = 60
+
+logger = logging.getLogger(__name__)
 
 
 class UnknownRole(ValueError):
@@ -108,7 +111,12 @@ def api_key_used(*, key_id: int) -> None:
         return
     _last_stamped[key_id] = now
     if cache.add(f"accounts:key-used:{key_id}", 1, LAST_USED_PRECISION_SECONDS):
-        ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
+        try:
+            ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
+        except (OperationalError, InterfaceError):
+            # A bookkeeping stamp must never fail the call it stamps: the call itself decides
+            # whether it needs the database (ingest does, and answers its own 503).
+            logger.info("last-used stamp skipped: database unavailable key_id=%s", key_id)
 
 
 def _token_pair(client: Client) -> dict[str, Any]:

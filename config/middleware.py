@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.deprecation import MiddlewareMixin
 
-from config.exceptions import error_response
+from config.exceptions import database_unavailable_response, error_response, is_database_unavailable
 
 logger = logging.getLogger("maas.api")
 
@@ -29,6 +29,10 @@ class ApiErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_database_unavailable(exception):
+            # Every page, the admin included: a database outage is a 503 to retry, not a 500 with a
+            # traceback per request.
+            return database_unavailable_response(exception, request.path)
         if not request.path.startswith("/api/"):
             return None
         if isinstance(exception, RequestDataTooBig):

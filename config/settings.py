@@ -124,9 +124,14 @@ if REDIS_URL:
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 "SOCKET_CONNECT_TIMEOUT": 2,
                 "SOCKET_TIMEOUT": 2,
+                # Redis down: a cache read is a miss and a write is skipped, instead of a 500. The
+                # cache holds only copies (key records, rendered PNGs); the throttle counters fall
+                # back to per-process counting (accounts/credentials.py), logged there once.
+                "IGNORE_EXCEPTIONS": True,
             },
         }
     }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False  # one traceback per cache call of an outage otherwise
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "maas"}}
 
@@ -274,5 +279,7 @@ LOGGING = {
     "loggers": {
         "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
         "health_check": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
+        # pika logs every connection's workflow at INFO: a line a dozen per readiness probe.
+        "pika": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
     },
 }
