@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import TokenError
@@ -20,7 +20,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.credentials import principal_cache_clear
+from accounts.credentials import credentials_version_publish, credentials_version_remember, principal_cache_clear
 from accounts.keys import key_generate, key_hash
 from accounts.models import ApiKey, Client, Subscription
 from accounts.roles import ALL_ROLES, GROUP_ROLES, PREMIUM_AI
@@ -90,10 +90,33 @@ def api_key_create(*, client: Client, name: str = "") -> tuple[ApiKey, str]:
 
 
 def api_key_revoke(*, api_key: ApiKey) -> None:
-    if api_key.revoked_at is None:
-        api_key.revoked_at = timezone.now()
-        api_key.save(update_fields=["revoked_at"])
+    """Revoke the key, and every JWT of its client with it: a JWT does not say which key minted
+    it, and a leaked key's tokens must stop with the key. The client's other keys keep working
+    (their holders obtain new tokens)."""
+    with transaction.atomic():
+        if api_key.revoked_at is None:
+            api_key.revoked_at = timezone.now()
+            api_key.save(update_fields=["revoked_at"])
+        client_credentials_revoke(client_id=api_key.client_id)
     principal_cache_clear(prefixes=[api_key.prefix])
+
+
+def client_credentials_revoke(*, client_id: int) -> None:
+    """Refuse every JWT (access and refresh) issued to the client so far, from the next request on,
+    on every server: its credentials version goes up, in the database and then in the cache."""
+    Client.objects.filter(pk=client_id).update(credentials_version=F("credentials_version") + 1)
+    transaction.on_commit(lambda: credentials_version_publish(client_id=client_id))
+    principal_cache_clear(client_id=client_id)
+
+
+@transaction.atomic
+def client_deactivate(*, client: Client) -> None:
+    """Deactivate the client: its API keys and its JWTs stop at once (its data and ledger stay)."""
+    if client.is_active:
+        client.is_active = False
+        client.save(update_fields=["is_active"])
+    client_credentials_revoke(client_id=client.pk)
+    client.refresh_from_db(fields=["credentials_version"])
 
 
 _last_stamped: dict[int, float] = {}  # key id -> when this process last considered stamping it
@@ -130,6 +153,8 @@ def _token_pair(client: Client) -> dict[str, Any]:
     ends = premium_until(client=client)
     refresh["premium_until"] = None if ends is None else ("never" if ends == float("inf") else ends)
     refresh["staff"] = client.user.is_staff
+    refresh["cv"] = client.credentials_version  # a revocation raises it: older tokens refused
+    credentials_version_remember(client_id=client.pk, version=client.credentials_version)
     access = refresh.access_token
     return {
         "access": str(access),
@@ -176,5 +201,7 @@ def tokens_refresh(*, raw_refresh: str) -> dict[str, Any]:
         client = Client.objects.select_related("user").filter(user_id=refresh.get("user_id")).first()
         if client is None or not client.is_active or not client.user.is_active:
             raise AuthenticationFailed("No active client for this token.", code="no_active_account")
+        if int(refresh.get("cv", 1)) != client.credentials_version:
+            raise AuthenticationFailed("Token revoked.", code="token_revoked")
         BlacklistedToken.objects.create(token=outstanding)
         return _token_pair(client)
