@@ -8,11 +8,15 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.contrib.auth.signals import user_login_failed
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
+from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import TokenError
@@ -21,7 +25,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.credentials import credentials_version_publish, credentials_version_remember, principal_cache_clear
-from accounts.keys import key_generate, key_hash
+from accounts.keys import key_generate, key_hash, key_prefix
 from accounts.models import ApiKey, Client, Subscription
 from accounts.roles import ALL_ROLES, GROUP_ROLES, PREMIUM_AI
 from accounts.selectors import api_key_find, client_for_username, client_group_roles, premium_until
@@ -164,8 +168,42 @@ def _token_pair(client: Client) -> dict[str, Any]:
     }
 
 
-def tokens_obtain(*, raw_key: str | None = None, username: str | None = None, password: str = "") -> dict[str, Any]:
-    """A token pair for an active API key, or for a username and its password; 401 otherwise."""
+class LoginLockedOut(AuthenticationFailed):
+    """Too many failed logins from this address (django-axes): 429 until the cool-off ends."""
+
+    status_code = 429
+    default_code = "login_locked_out"
+    default_detail = "Too many failed logins from this address; retry later."
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wait = int(settings.AXES_COOLOFF_TIME.total_seconds())  # DRF's handler: Retry-After
+
+
+def tokens_obtain(
+    *,
+    raw_key: str | None = None,
+    username: str | None = None,
+    password: str = "",
+    request: HttpRequest | None = None,
+) -> dict[str, Any]:
+    """A token pair for an active API key, or for a username and its password; 401 otherwise.
+
+    With ``request``, failures count towards django-axes' per-address lockout (as the admin's
+    login does), and a locked-out address gets 429 before any credential is checked.
+    """
+    credentials = {"username": username if username is not None else (key_prefix(raw_key or "") or "api-key")}
+    if request is not None and not AxesProxyHandler.is_allowed(request, credentials):
+        raise LoginLockedOut()
+    client = _tokens_client(raw_key=raw_key, username=username, password=password)
+    if client is None:
+        if request is not None:
+            user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+        raise AuthenticationFailed("Invalid credentials.", code="invalid_credentials")
+    return _token_pair(client)
+
+
+def _tokens_client(*, raw_key: str | None, username: str | None, password: str) -> Client | None:
     client = None
     if raw_key is not None:
         api_key = api_key_find(raw_key=raw_key)
@@ -176,9 +214,7 @@ def tokens_obtain(*, raw_key: str | None = None, username: str | None = None, pa
         client = client_for_username(username=username)
         if client is not None and not client.user.check_password(password):
             client = None
-    if client is None:
-        raise AuthenticationFailed("Invalid credentials.", code="invalid_credentials")
-    return _token_pair(client)
+    return client
 
 
 def tokens_refresh(*, raw_refresh: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from axes.middleware import AxesMiddleware
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
@@ -72,3 +73,13 @@ class BrowserAuthenticationMiddleware(_BrowserOnly, AuthenticationMiddleware):
 
 class BrowserMessageMiddleware(_BrowserOnly, MessageMiddleware):
     pass
+
+
+class BrowserAxesMiddleware(AxesMiddleware):
+    """django-axes' lockout page for the admin login. Under ``/api/`` the token endpoint answers its
+    own JSON 429 (accounts.services.tokens_obtain); Axes would replace it with an HTML page."""
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(API_PREFIX):
+            return self.get_response(request)
+        return super().__call__(request)

@@ -35,6 +35,9 @@ SECRET_KEY_FROM_ENVIRONMENT = bool(env.str("DJANGO_SECRET_KEY", default=""))
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _development_secret_key()
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+# Networks of the reverse proxies / load balancers in front of the servers: only their
+# X-Forwarded-For hops are believed when telling who a client is (config/proxies.py). Empty: none.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -46,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
+    "axes",  # login attempts limited per address: the admin and POST /api/auth/token
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_dramatiq",
@@ -66,6 +70,8 @@ MIDDLEWARE = [
     "config.middleware.BrowserAuthenticationMiddleware",
     "config.middleware.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out admin login into its 429 page.
+    "config.middleware.BrowserAxesMiddleware",
 ]
 if env.bool("MAAS_METRICS", default=True):
     # Prometheus request metrics (django-prometheus's, two series a request: see config/metrics.py);
@@ -168,6 +174,19 @@ if QUEUE_IN_PROCESS:
     MIDDLEWARE.append("ingest.embedded.EmbeddedWorkerMiddleware")
 
 # --- Auth -----------------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a login from a locked-out address before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# django-axes: after AXES_FAILURE_LIMIT failed logins (admin or token endpoint) from one address,
+# that address is refused for AXES_COOLOFF_MINUTES. The address is config.proxies.client_ip's.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_CLIENT_IP_CALLABLE = "config.proxies.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -281,5 +300,7 @@ LOGGING = {
         "health_check": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
         # pika logs every connection's workflow at INFO: a line a dozen per readiness probe.
         "pika": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        # django-axes logs every failed login at INFO; its lockouts (WARNING) are what matters.
+        "axes": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
     },
 }
