@@ -20,6 +20,7 @@ from accounts.services import (
     api_key_create,
     api_key_revoke,
     client_create,
+    client_deactivate,
     client_roles_set,
     subscription_revoke,
 )
@@ -80,6 +81,8 @@ class ClientAdmin(admin.ModelAdmin):
         roles = [group.name for group in form.cleaned_data.get("roles", [])]
         if change:
             obj.save()
+            if "is_active" in form.changed_data and not obj.is_active:
+                client_deactivate(client=obj)  # its keys and JWTs stop at once
             # The subscription inline manages premium; keep whatever it holds.
             premium = [PREMIUM_AI] if premium_until(client=obj) is not None else []
             client_roles_set(client=obj, roles=roles + premium)

@@ -15,12 +15,24 @@ from accounts.serializers import (
     WhoAmISerializer,
 )
 from accounts.services import tokens_obtain, tokens_refresh
+from config.proxies import client_ip
 
-_ERRORS = {400: OpenApiResponse(description="Invalid input"), 401: OpenApiResponse(description="Bad credentials")}
+_ERRORS = {
+    400: OpenApiResponse(description="Invalid input"),
+    401: OpenApiResponse(description="Bad credentials"),
+    429: OpenApiResponse(
+        description="`throttled`: too many attempts from this address (`Retry-After`); "
+        "`login_locked_out`: too many failed logins from it (django-axes)"
+    ),
+}
 
 
 class LoginThrottle(AnonRateThrottle):
     scope = "login"
+
+    def get_ident(self, request: Request) -> str:
+        # Not DRF's, which takes X-Forwarded-For from anyone: a varying header skipped the limit.
+        return client_ip(request)
 
 
 class _CredentialsApi(APIView):
@@ -47,7 +59,12 @@ class TokenObtainApi(_CredentialsApi):
         params.is_valid(raise_exception=True)
         data = params.validated_data
         return Response(
-            tokens_obtain(raw_key=data.get("api_key"), username=data.get("username"), password=data.get("password", ""))
+            tokens_obtain(
+                raw_key=data.get("api_key"),
+                username=data.get("username"),
+                password=data.get("password", ""),
+                request=request._request,
+            )
         )
 
 

@@ -2,8 +2,9 @@
 
 Both put a :class:`~accounts.principal.Principal` in ``request.auth`` and a :class:`ClientUser`
 (no database row loaded) in ``request.user``. An API-key call reads the key and counts the call
-for the view's throttles in one cache round trip (``accounts.credentials``); a JWT call reads
-nothing at all.
+for the view's throttles in one cache round trip (``accounts.credentials``); a JWT call reads its
+client's credentials version (revoked tokens refused at once) and counts the call in one round
+trip too.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.tokens import Token
 
-from accounts.credentials import api_key_principal
+from accounts.credentials import api_key_principal, jwt_version_current
 from accounts.principal import Principal
 from accounts.selectors import roles_at
 from accounts.services import api_key_used
@@ -84,8 +85,20 @@ class ClientJWTAuthentication(JWTAuthentication):
                 is_staff=bool(token.get("staff", False)),
                 via="jwt",
             )
+            # Tokens from before versions existed carry none: they were issued under the first.
+            token_version = int(token.get("cv", 1))
         except (KeyError, TypeError, ValueError) as exc:
             raise AuthenticationFailed("Token carries no client.", code="token_not_valid") from exc
+        view = (request.parser_context or {}).get("view")
+        current, counts = jwt_version_current(
+            principal.client_id, token_version, throttle_scopes=client_throttle_scopes(view)
+        )
+        if not current:
+            raise AuthenticationFailed(
+                "Token revoked: its client was deactivated, deleted or had its credentials revoked.",
+                code="token_revoked",
+            )
+        counts_keep(request, counts)  # counted in the same round trip as the version read
         return ClientUser(principal), principal
 
     def get_user(self, validated_token: Token) -> Any:  # no database lookup: claims are enough

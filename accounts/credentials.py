@@ -22,6 +22,7 @@ boundary; for an abuse limit that is acceptable.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import threading
 import time
@@ -32,13 +33,16 @@ from django.core.cache import cache
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.keys import key_matches, key_prefix
 from accounts.principal import Principal
-from accounts.selectors import KeyRecord, api_key_prefixes, api_key_record, roles_at
+from accounts.selectors import KeyRecord, api_key_prefixes, api_key_record, client_credentials_version, roles_at
+
+logger = logging.getLogger(__name__)
 
 RECORD_CACHE_SECONDS = 300
 UNKNOWN_KEY_CACHE_SECONDS = 60  # a flood of bad keys must not become a flood of queries
@@ -121,6 +125,53 @@ def _record_read(prefix: str, counters: list[Counter]) -> tuple[KeyRecord | None
     return record, counts
 
 
+# --- is this client's JWT still good ------------------------------------------------------------
+
+CREDENTIALS_VERSION_CACHE_SECONDS = 24 * 3600  # the database has the truth; this only spares a query
+
+
+def _version_cache_key(client_id: int) -> str:
+    return f"accounts:client-cv:{client_id}"
+
+
+def jwt_version_current(
+    client_id: int, token_version: int, *, throttle_scopes: tuple[str, ...] = ()
+) -> tuple[bool, Counts]:
+    """Whether a JWT of ``client_id`` issued under ``token_version`` is still good (the client
+    active, nothing revoked since), and the call counted in the client's ``throttle_scopes``: one
+    Redis round trip, as for an API key. The version is cached; a miss reads the database once."""
+    now = time.time()
+    counters = [c for scope in throttle_scopes if (c := _counter(scope, client_id, now)) is not None]
+    counted = _read_and_count(_version_cache_key(client_id), counters) if counters else None
+    counts: Counts = {}
+    if counted is None:
+        cached = cache.get(_version_cache_key(client_id))
+    else:
+        raw, counts = counted
+        cached = None if raw is None else cast(Any, cache).client.decode(raw)
+    if cached is None:
+        cached = client_credentials_version(client_id=client_id)
+        # add, not set: a revocation committed meanwhile has set the new version; never overwrite it.
+        cache.add(_version_cache_key(client_id), cached, CREDENTIALS_VERSION_CACHE_SECONDS)
+    return int(cached) == token_version, counts
+
+
+def credentials_version_remember(*, client_id: int, version: int) -> None:
+    """Cache the version tokens are being issued under (unless one is cached already), so that the
+    first call with them makes no query either."""
+    cache.add(_version_cache_key(client_id), version, CREDENTIALS_VERSION_CACHE_SECONDS)
+
+
+def credentials_version_publish(*, client_id: int) -> None:
+    """Put the client's current credentials version (from the database) in the cache, so that
+    every server refuses older JWTs from the next request on."""
+    cache.set(
+        _version_cache_key(client_id),
+        client_credentials_version(client_id=client_id),
+        CREDENTIALS_VERSION_CACHE_SECONDS,
+    )
+
+
 def principal_cache_clear(*, client_id: int | None = None, prefixes: list[str] | None = None) -> None:
     """Forget cached key records so that a revocation or role change takes effect at once."""
     keys = [_record_cache_key(p) for p in prefixes or []]
@@ -192,15 +243,78 @@ return out
 def _read_and_count(read_key: str | None, counters: list[Counter]) -> tuple[bytes | None, Counts] | None:
     """In one Redis round trip: the raw cached value at ``read_key`` (a cache key, before the
     cache's prefix; None: read nothing) and the call counted in each of ``counters``.
-    None when the cache is not Redis."""
-    redis = _redis()
-    if redis is None:
+    None when the cache is not Redis.
+
+    Redis unreachable: nothing read (the caller then reads the database) and the call counted in
+    this process's own counters (:func:`_count_locally`), so the service keeps serving, still
+    throttled, and goes back to Redis by itself once it answers again.
+    """
+    if not _cache_is_redis():
         return None
+    if time.monotonic() < _redis_outage["retry_at"]:
+        return None, _count_locally(counters)
     keys = [] if read_key is None else [cache.make_and_validate_key(read_key)]
     keys += [cache.make_and_validate_key(counter.key) for counter in counters]
     args = ["0" if read_key is None else "1", *(counter.timeout for counter in counters)]
-    raw, *counts = redis.evalsha_script(keys, args)
+    try:
+        redis = _redis()  # connects on a thread's first call: may fail too
+        assert redis is not None
+        raw, *counts = redis.evalsha_script(keys, args)
+    except REDIS_UNAVAILABLE as exc:
+        _redis_failed(exc)
+        return None, _count_locally(counters)
+    if _redis_outage["since"]:
+        logger.warning("redis reachable again after %.1fs: shared throttle counters back", _outage_end())
     return raw, {counter.scope: (counter, int(count)) for counter, count in zip(counters, counts, strict=True)}
+
+
+# --- when Redis is down ------------------------------------------------------------------------------
+#
+# Fail open, throttled locally: Redis holds only copies (key records, whose source is the database)
+# and counters, so losing it must not stop paid calls or ingest, whose truth is in PostgreSQL. What
+# is lost while it is down: one query per API-key call (the record read from the database) and the
+# shared count: each process counts its own calls against the full limit, so a client can make at
+# most the limit times the number of server processes in a window (bounded, never unthrottled).
+
+REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
+# After a failure, this long without trying Redis for counts: a Redis that hangs instead of refusing
+# must not add its socket timeout to every call.
+REDIS_RETRY_SECONDS = 1.0
+_redis_outage = {"since": 0.0, "retry_at": 0.0}
+_local_lock = threading.Lock()
+_local_counts: dict[str, tuple[float, int]] = {}  # counter key -> (window end, count)
+
+
+def _redis_failed(exc: BaseException) -> None:
+    now = time.monotonic()
+    if not _redis_outage["since"]:
+        _redis_outage["since"] = now
+        logger.warning(
+            "redis unavailable error=%s: counting throttles in this process, key records from the database",
+            type(exc).__name__,
+        )
+    _redis_outage["retry_at"] = now + REDIS_RETRY_SECONDS
+
+
+def _outage_end() -> float:
+    lasted = time.monotonic() - _redis_outage["since"]
+    _redis_outage["since"] = _redis_outage["retry_at"] = 0.0
+    return lasted
+
+
+def _count_locally(counters: list[Counter]) -> Counts:
+    """The call counted in this process's counters (same windows and limits as in Redis)."""
+    now = time.time()
+    counts: Counts = {}
+    with _local_lock:
+        if len(_local_counts) > 10_000:  # windows past: forget them
+            for key in [k for k, (end, _) in _local_counts.items() if end < now]:
+                del _local_counts[key]
+        for counter in counters:
+            count = _local_counts.get(counter.key, (counter.window_end, 0))[1] + 1
+            _local_counts[counter.key] = (counter.window_end, count)
+            counts[counter.scope] = (counter, count)
+    return counts
 
 
 class _ThreadRedis(threading.local):
@@ -219,18 +333,25 @@ class _ThreadRedis(threading.local):
 _thread_redis = _ThreadRedis()
 
 
+@functools.cache
+def _cache_is_redis() -> bool:
+    return redis_client() is not None
+
+
 def _redis() -> _ThreadRedis | None:
     local = _thread_redis
     if local.pid != os.getpid():
         shared = redis_client()
         local.client = local.script = None
         if shared is not None:
-            local.client = Redis(connection_pool=shared.connection_pool, single_connection_client=True)
+            # Connects now: when Redis is down this raises, and the next call tries again.
+            client = Redis(connection_pool=shared.connection_pool, single_connection_client=True)
             # The pool probes a connection each time it hands it out; a kept one is not, so when
             # the server has closed it (restart, idle timeout) the next call fails on it: then
             # reconnect and send again, once. Not after a timeout: that call may have counted.
-            local.client.connection.retry = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
-            local.script = local.client.register_script(_READ_AND_COUNT)
+            assert client.connection is not None  # single_connection_client holds one
+            client.connection.retry = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
+            local.client, local.script = client, client.register_script(_READ_AND_COUNT)
         local.pid = os.getpid()
     return local if local.client is not None else None
 

@@ -33,3 +33,13 @@ def key_hash(raw_key: str) -> str:
 
 def key_matches(raw_key: str, stored_hash: str) -> bool:
     return hmac.compare_digest(key_hash(raw_key), stored_hash)
+
+
+REFRESH_DIGEST_PREFIX = "sha256:"
+
+
+def refresh_token_digest(token: str) -> str:
+    """What is stored of a refresh token: its SHA-256 (idempotent: a digest stays as it is)."""
+    if token.startswith(REFRESH_DIGEST_PREFIX):
+        return token
+    return REFRESH_DIGEST_PREFIX + hashlib.sha256(token.encode()).hexdigest()

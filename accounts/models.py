@@ -15,6 +15,9 @@ class Client(models.Model):
     name = models.CharField(max_length=100, unique=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Every JWT carries the version it was issued under (claim ``cv``); raising it (deactivation,
+    # a key revoked, `manage.py deactivate_client`) refuses every token issued before, at once.
+    credentials_version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["name"]

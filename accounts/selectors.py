@@ -108,3 +108,17 @@ def client_for_username(*, username: str) -> Client | None:
         .filter(user__username=username, is_active=True, user__is_active=True)
         .first()
     )
+
+
+CREDENTIALS_REVOKED = -1  # the credentials version of a client that is gone or inactive: matches no token
+
+
+def client_credentials_version(*, client_id: int) -> int:
+    """The version a JWT of ``client_id`` must carry to be accepted now: the client's
+    ``credentials_version`` while it and its user are active, else :data:`CREDENTIALS_REVOKED`."""
+    version = (
+        Client.objects.filter(pk=client_id, is_active=True, user__is_active=True)
+        .values_list("credentials_version", flat=True)
+        .first()
+    )
+    return CREDENTIALS_REVOKED if version is None else int(version)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.contrib.auth.signals import user_login_failed
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import Q
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import F, Q
+from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import TokenError
@@ -19,13 +24,15 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.credentials import principal_cache_clear
-from accounts.keys import key_generate, key_hash
+from accounts.credentials import credentials_version_publish, credentials_version_remember, principal_cache_clear
+from accounts.keys import key_generate, key_hash, key_prefix
 from accounts.models import ApiKey, Client, Subscription
 from accounts.roles import ALL_ROLES, GROUP_ROLES, PREMIUM_AI
 from accounts.selectors import api_key_find, client_for_username, client_group_roles, premium_until
 
 LAST_USED_PRECISION_SECONDS = 60
+
+logger = logging.getLogger(__name__)
 
 
 class UnknownRole(ValueError):
@@ -87,10 +94,33 @@ def api_key_create(*, client: Client, name: str = "") -> tuple[ApiKey, str]:
 
 
 def api_key_revoke(*, api_key: ApiKey) -> None:
-    if api_key.revoked_at is None:
-        api_key.revoked_at = timezone.now()
-        api_key.save(update_fields=["revoked_at"])
+    """Revoke the key, and every JWT of its client with it: a JWT does not say which key minted
+    it, and a leaked key's tokens must stop with the key. The client's other keys keep working
+    (their holders obtain new tokens)."""
+    with transaction.atomic():
+        if api_key.revoked_at is None:
+            api_key.revoked_at = timezone.now()
+            api_key.save(update_fields=["revoked_at"])
+        client_credentials_revoke(client_id=api_key.client_id)
     principal_cache_clear(prefixes=[api_key.prefix])
+
+
+def client_credentials_revoke(*, client_id: int) -> None:
+    """Refuse every JWT (access and refresh) issued to the client so far, from the next request on,
+    on every server: its credentials version goes up, in the database and then in the cache."""
+    Client.objects.filter(pk=client_id).update(credentials_version=F("credentials_version") + 1)
+    transaction.on_commit(lambda: credentials_version_publish(client_id=client_id))
+    principal_cache_clear(client_id=client_id)
+
+
+@transaction.atomic
+def client_deactivate(*, client: Client) -> None:
+    """Deactivate the client: its API keys and its JWTs stop at once (its data and ledger stay)."""
+    if client.is_active:
+        client.is_active = False
+        client.save(update_fields=["is_active"])
+    client_credentials_revoke(client_id=client.pk)
+    client.refresh_from_db(fields=["credentials_version"])
 
 
 _last_stamped: dict[int, float] = {}  # key id -> when this process last considered stamping it
@@ -108,7 +138,12 @@ def api_key_used(*, key_id: int) -> None:
         return
     _last_stamped[key_id] = now
     if cache.add(f"accounts:key-used:{key_id}", 1, LAST_USED_PRECISION_SECONDS):
-        ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
+        try:
+            ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
+        except (OperationalError, InterfaceError):
+            # A bookkeeping stamp must never fail the call it stamps: the call itself decides
+            # whether it needs the database (ingest does, and answers its own 503).
+            logger.info("last-used stamp skipped: database unavailable key_id=%s", key_id)
 
 
 def _token_pair(client: Client) -> dict[str, Any]:
@@ -122,6 +157,8 @@ def _token_pair(client: Client) -> dict[str, Any]:
     ends = premium_until(client=client)
     refresh["premium_until"] = None if ends is None else ("never" if ends == float("inf") else ends)
     refresh["staff"] = client.user.is_staff
+    refresh["cv"] = client.credentials_version  # a revocation raises it: older tokens refused
+    credentials_version_remember(client_id=client.pk, version=client.credentials_version)
     access = refresh.access_token
     return {
         "access": str(access),
@@ -131,8 +168,42 @@ def _token_pair(client: Client) -> dict[str, Any]:
     }
 
 
-def tokens_obtain(*, raw_key: str | None = None, username: str | None = None, password: str = "") -> dict[str, Any]:
-    """A token pair for an active API key, or for a username and its password; 401 otherwise."""
+class LoginLockedOut(AuthenticationFailed):
+    """Too many failed logins from this address (django-axes): 429 until the cool-off ends."""
+
+    status_code = 429
+    default_code = "login_locked_out"
+    default_detail = "Too many failed logins from this address; retry later."
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wait = int(settings.AXES_COOLOFF_TIME.total_seconds())  # DRF's handler: Retry-After
+
+
+def tokens_obtain(
+    *,
+    raw_key: str | None = None,
+    username: str | None = None,
+    password: str = "",
+    request: HttpRequest | None = None,
+) -> dict[str, Any]:
+    """A token pair for an active API key, or for a username and its password; 401 otherwise.
+
+    With ``request``, failures count towards django-axes' per-address lockout (as the admin's
+    login does), and a locked-out address gets 429 before any credential is checked.
+    """
+    credentials = {"username": username if username is not None else (key_prefix(raw_key or "") or "api-key")}
+    if request is not None and not AxesProxyHandler.is_allowed(request, credentials):
+        raise LoginLockedOut()
+    client = _tokens_client(raw_key=raw_key, username=username, password=password)
+    if client is None:
+        if request is not None:
+            user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+        raise AuthenticationFailed("Invalid credentials.", code="invalid_credentials")
+    return _token_pair(client)
+
+
+def _tokens_client(*, raw_key: str | None, username: str | None, password: str) -> Client | None:
     client = None
     if raw_key is not None:
         api_key = api_key_find(raw_key=raw_key)
@@ -143,9 +214,7 @@ def tokens_obtain(*, raw_key: str | None = None, username: str | None = None, pa
         client = client_for_username(username=username)
         if client is not None and not client.user.check_password(password):
             client = None
-    if client is None:
-        raise AuthenticationFailed("Invalid credentials.", code="invalid_credentials")
-    return _token_pair(client)
+    return client
 
 
 def tokens_refresh(*, raw_refresh: str) -> dict[str, Any]:
@@ -168,5 +237,7 @@ def tokens_refresh(*, raw_refresh: str) -> dict[str, Any]:
         client = Client.objects.select_related("user").filter(user_id=refresh.get("user_id")).first()
         if client is None or not client.is_active or not client.user.is_active:
             raise AuthenticationFailed("No active client for this token.", code="no_active_account")
+        if int(refresh.get("cv", 1)) != client.credentials_version:
+            raise AuthenticationFailed("Token revoked.", code="token_revoked")
         BlacklistedToken.objects.create(token=outstanding)
         return _token_pair(client)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from accounts.credentials import principal_cache_clear
+from accounts.credentials import credentials_version_publish, principal_cache_clear
+from accounts.keys import refresh_token_digest
 from accounts.models import ApiKey, Client, Subscription
 
 User = get_user_model()
@@ -26,9 +29,20 @@ def _roles_changed(
         principal_cache_clear(client_id=client_id)
 
 
+def _publish_after_commit(client_id: int) -> None:
+    # After commit: published before it, a concurrent request could read the old row and cache it.
+    transaction.on_commit(lambda: credentials_version_publish(client_id=client_id))
+
+
 @receiver(post_save, sender=Client)
 def _client_saved(sender: Any, instance: Client, **kwargs: Any) -> None:
     principal_cache_clear(client_id=instance.pk)
+    _publish_after_commit(instance.pk)  # is_active may have changed: JWTs follow at once
+
+
+@receiver(post_delete, sender=Client)
+def _client_deleted(sender: Any, instance: Client, **kwargs: Any) -> None:
+    _publish_after_commit(instance.pk)  # gone: its JWTs match no version any more
 
 
 @receiver(post_save, sender=User)
@@ -36,9 +50,11 @@ def _user_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> Non
     if not created:  # is_active / is_staff may have changed
         for client_id in Client.objects.filter(user_id=instance.pk).values_list("pk", flat=True):
             principal_cache_clear(client_id=client_id)
+            _publish_after_commit(client_id)
 
 
 @receiver(post_save, sender=ApiKey)
+@receiver(post_delete, sender=ApiKey)  # a deleted client's keys go with it (cascade): forget them at once
 def _key_saved(sender: Any, instance: ApiKey, **kwargs: Any) -> None:
     principal_cache_clear(prefixes=[instance.prefix])
 
@@ -47,3 +63,11 @@ def _key_saved(sender: Any, instance: ApiKey, **kwargs: Any) -> None:
 @receiver(post_delete, sender=Subscription)
 def _subscription_changed(sender: Any, instance: Subscription, **kwargs: Any) -> None:
     principal_cache_clear(client_id=instance.client_id)
+
+
+@receiver(pre_save, sender=OutstandingToken)
+def _refresh_token_hashed(sender: Any, instance: OutstandingToken, **kwargs: Any) -> None:
+    """Only a digest of a refresh token is stored: simplejwt's blacklist keeps the whole token,
+    and one read of a dump could mint a new pair with it. The blacklist works on the ``jti``, so
+    nothing needs the token itself; every way simplejwt saves one goes through here."""
+    instance.token = refresh_token_digest(instance.token)

@@ -7,9 +7,13 @@ that are too large) go through :func:`error_response` so they look the same.
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -61,6 +65,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif is_database_unavailable(exc):
+        exc = database_unavailable(exc, context["request"].path)
     response = exception_handler(exc, context)
     if response is None:
         return None  # not an API exception: Django's 500 handler answers (also JSON under /api/)
@@ -92,6 +98,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         if wait is not None:
             details["retry_after_seconds"] = int(wait + 0.999)
     response.data = error_body(str(code), message, details)
+    if isinstance(exc, DatabaseUnavailable):
+        # Logged once in a while by database_unavailable(), not once per request by django.request.
+        response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 
@@ -111,3 +120,71 @@ class ServiceUnavailable(ApiError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "service_unavailable"
     default_detail = "A backing service is unavailable; retry later."
+
+
+# Seconds a client is told to wait when the database is unreachable: long enough for a failover or
+# a restart, short enough that a retry after a blip succeeds.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database is unreachable (stopped, restarting, failing over): retry later.
+
+    Nothing was charged or accepted: every write that matters (debit, ledger, outbox) is a
+    transaction that did not commit."""
+
+    default_code = "database_unavailable"
+    default_detail = "The database is unavailable; nothing was charged or saved. Retry after the given delay."
+
+    def __init__(self) -> None:
+        super().__init__(details={"retry_after_seconds": DATABASE_RETRY_AFTER_SECONDS})
+        self.wait = DATABASE_RETRY_AFTER_SECONDS  # DRF's handler turns it into Retry-After
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """An error that means "cannot reach the database", not a bug: Django's OperationalError
+    (connection refused, server closed the connection, admin shutdown) and InterfaceError
+    (a connection already closed)."""
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+_logger = logging.getLogger("maas.api")
+_LOG_EVERY_SECONDS = 10.0
+_log_lock = threading.Lock()
+_log_state = {"last": 0.0, "suppressed": 0}
+
+
+def database_unavailable(exc: BaseException, path: str) -> DatabaseUnavailable:
+    """The 503 for ``exc``, logged as one warning line (no traceback) at most every 10 s per
+    process: an outage under load must not write a traceback per request."""
+    database_unavailable_log(exc, path)
+    return DatabaseUnavailable()
+
+
+def database_unavailable_log(exc: BaseException, path: str) -> None:
+    """Log a database outage met at ``path``: one line every 10 s per process, counting the rest."""
+    now = time.monotonic()
+    with _log_lock:
+        if now - _log_state["last"] >= _LOG_EVERY_SECONDS:
+            suppressed, _log_state["suppressed"], _log_state["last"] = _log_state["suppressed"], 0, now
+        else:
+            _log_state["suppressed"] += 1
+            suppressed = -1
+    if suppressed >= 0:
+        _logger.warning(
+            "database unavailable path=%s error=%s similar_since_last=%d",
+            path,
+            type(exc).__name__,
+            suppressed,
+        )
+
+
+def database_unavailable_response(exc: BaseException, path: str) -> JsonResponse:
+    """The same 503 for places outside DRF (middleware, Django's handlers)."""
+    error = database_unavailable(exc, path)
+    response = error_response(
+        error.status_code, str(error.detail), error.default_code, {"retry_after_seconds": error.wait}
+    )
+    response["Retry-After"] = str(error.wait)
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response

@@ -1,8 +1,17 @@
 """Liveness (`/`, `/api/health`) and readiness (`/api/ready`).
 
-Readiness runs django-health-check's database and cache probes plus a broker probe, and answers
-503 naming the component that failed, so Kubernetes stops routing to a pod that cannot serve. It
-also answers 503 (``shutting_down``) from the moment ``deploy/serve`` got SIGTERM, while the
+Readiness means "this pod can serve", not "every dependency is up": a probe that fails on a shared
+dependency takes every pod out of the Service at once and turns a partial outage into a full one.
+It runs django-health-check's database and cache probes plus a broker probe and answers:
+
+- 200 ``ready``: all answer;
+- 200 ``degraded``, naming the parts that are down in ``degraded``: the cache (Redis) or the broker is
+  down, which this pod serves through: without Redis, API keys are read from the database and calls
+  throttled per process (accounts.credentials); without the broker, ingest still commits to the
+  outbox in PostgreSQL and the workers relay it when the broker is back;
+- 503 ``not_ready``: the database is down (no paid call, no ingest can be served).
+
+It also answers 503 (``shutting_down``) from the moment ``deploy/serve`` got SIGTERM, while the
 process still serves during its drain (config.lifecycle).
 Liveness touches nothing but the process: a slow database must not get pods restarted.
 """
@@ -54,6 +63,8 @@ class Broker(HealthCheck):
 
 
 _COMPONENTS: dict[str, HealthCheck] = {"database": Database(), "cache": Cache(), "broker": Broker()}
+# Without these the pod cannot serve: readiness is red. The others only degrade it.
+_REQUIRED = frozenset({"database"})
 
 
 class NotReady(ApiError):
@@ -91,15 +102,19 @@ _COMPONENT_STATUS = inline_serializer(
 
 
 @extend_schema(
-    summary="Readiness probe: the database, the cache and the broker answer",
+    summary="Readiness probe: this pod can serve (the database answers); the cache and the broker reported",
     responses={
         200: inline_serializer(
             "Readiness",
-            {"status": serializers.CharField(), "components": serializers.DictField(child=_COMPONENT_STATUS)},
+            {
+                "status": serializers.ChoiceField(choices=["ready", "degraded"]),
+                "components": serializers.DictField(child=_COMPONENT_STATUS),
+                "degraded": serializers.ListField(child=serializers.CharField()),
+            },
         ),
         503: OpenApiResponse(
-            description="`not_ready`: `details.components` says which component failed and why; "
-            "`shutting_down`: the process got SIGTERM and is draining"
+            description="`not_ready`: the database is down; `details.components` says which component failed "
+            "and why; `shutting_down`: the process got SIGTERM and is draining"
         ),
     },
     tags=["operations"],
@@ -115,9 +130,11 @@ def readiness(request: Request) -> Response:
         return _shutting_down()
     components = async_to_sync(_probe_all)()
     failed = [name for name, component in components.items() if not component["ok"]]
-    if failed:
-        raise NotReady(f"Not ready: {', '.join(failed)} unavailable.", details={"components": components})
-    return Response({"status": "ready", "components": components})
+    if any(name in _REQUIRED for name in failed):
+        raise NotReady(
+            f"Not ready: {', '.join(failed)} unavailable.", details={"components": components, "degraded": failed}
+        )
+    return Response({"status": "degraded" if failed else "ready", "components": components, "degraded": failed})
 
 
 @extend_schema(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from axes.middleware import AxesMiddleware
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
@@ -14,7 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.deprecation import MiddlewareMixin
 
-from config.exceptions import error_response
+from config.exceptions import database_unavailable_response, error_response, is_database_unavailable
 
 logger = logging.getLogger("maas.api")
 
@@ -29,6 +30,10 @@ class ApiErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_database_unavailable(exception):
+            # Every page, the admin included: a database outage is a 503 to retry, not a 500 with a
+            # traceback per request.
+            return database_unavailable_response(exception, request.path)
         if not request.path.startswith("/api/"):
             return None
         if isinstance(exception, RequestDataTooBig):
@@ -68,3 +73,13 @@ class BrowserAuthenticationMiddleware(_BrowserOnly, AuthenticationMiddleware):
 
 class BrowserMessageMiddleware(_BrowserOnly, MessageMiddleware):
     pass
+
+
+class BrowserAxesMiddleware(AxesMiddleware):
+    """django-axes' lockout page for the admin login. Under ``/api/`` the token endpoint answers its
+    own JSON 429 (accounts.services.tokens_obtain); Axes would replace it with an HTML page."""
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(API_PREFIX):
+            return self.get_response(request)
+        return super().__call__(request)

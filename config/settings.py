@@ -35,6 +35,9 @@ SECRET_KEY_FROM_ENVIRONMENT = bool(env.str("DJANGO_SECRET_KEY", default=""))
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _development_secret_key()
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+# Networks of the reverse proxies / load balancers in front of the servers: only their
+# X-Forwarded-For hops are believed when telling who a client is (config/proxies.py). Empty: none.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -46,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
+    "axes",  # login attempts limited per address: the admin and POST /api/auth/token
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_dramatiq",
@@ -66,6 +70,8 @@ MIDDLEWARE = [
     "config.middleware.BrowserAuthenticationMiddleware",
     "config.middleware.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out admin login into its 429 page.
+    "config.middleware.BrowserAxesMiddleware",
 ]
 if env.bool("MAAS_METRICS", default=True):
     # Prometheus request metrics (django-prometheus's, two series a request: see config/metrics.py);
@@ -124,9 +130,14 @@ if REDIS_URL:
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 "SOCKET_CONNECT_TIMEOUT": 2,
                 "SOCKET_TIMEOUT": 2,
+                # Redis down: a cache read is a miss and a write is skipped, instead of a 500. The
+                # cache holds only copies (key records, rendered PNGs); the throttle counters fall
+                # back to per-process counting (accounts/credentials.py), logged there once.
+                "IGNORE_EXCEPTIONS": True,
             },
         }
     }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False  # one traceback per cache call of an outage otherwise
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "maas"}}
 
@@ -163,6 +174,19 @@ if QUEUE_IN_PROCESS:
     MIDDLEWARE.append("ingest.embedded.EmbeddedWorkerMiddleware")
 
 # --- Auth -----------------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a login from a locked-out address before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# django-axes: after AXES_FAILURE_LIMIT failed logins (admin or token endpoint) from one address,
+# that address is refused for AXES_COOLOFF_MINUTES. The address is config.proxies.client_ip's.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_CLIENT_IP_CALLABLE = "config.proxies.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -182,7 +206,8 @@ STATIC_ROOT.mkdir(exist_ok=True)
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser, with deep nesting a 400 (config/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.BoundedJSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.negotiation.FastContentNegotiation",
     # API keys first: its WWW-Authenticate header makes a missing credential a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -273,5 +298,9 @@ LOGGING = {
     "loggers": {
         "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
         "health_check": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
+        # pika logs every connection's workflow at INFO: a line a dozen per readiness probe.
+        "pika": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        # django-axes logs every failed login at INFO; its lockouts (WARNING) are what matters.
+        "axes": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
     },
 }

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import sys
+
 from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
@@ -8,7 +10,7 @@ from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
-from config.exceptions import error_response
+from config.exceptions import database_unavailable_response, error_response, is_database_unavailable
 
 urlpatterns = [
     path("", health.health, name="root"),
@@ -39,6 +41,11 @@ def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
+    # Called while the uncaught exception is being handled: a database outage met in a middleware
+    # (the admin's session save, say) is a 503 to retry too, not a 500.
+    exc = sys.exc_info()[1]
+    if exc is not None and is_database_unavailable(exc):
+        return database_unavailable_response(exc, request.path)
     if _is_api(request):
         return error_response(500, "Internal server error; it has been logged.", "server_error")
     return defaults.server_error(request)

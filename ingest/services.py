@@ -23,6 +23,7 @@ from django.db.models import F, Field
 from django.utils import timezone
 from dramatiq import Message
 
+from config.exceptions import database_unavailable_log
 from ingest.conf import ingest_setting
 from ingest.exceptions import IngestUnavailable
 from ingest.ids import record_id_new
@@ -64,7 +65,7 @@ def record_accept(*, client_id: int, record: ValidRecord, size: int, idempotency
                 ignore_conflicts=True,
             )
     except (OperationalError, InterfaceError) as exc:
-        logger.warning("accept failed: database unavailable error=%s", type(exc).__name__)
+        database_unavailable_log(exc, "/api/ingest")  # one line now and then, not one per refused record
         raise IngestUnavailable(
             retry_after=ingest_setting("RETRY_AFTER_SECONDS"), reason="database unavailable"
         ) from exc

@@ -99,7 +99,8 @@ def start_server(
     port = port or free_port()
     environment = {
         **os.environ,
-        "DATABASE_URL": database_url(),
+        # A test with a database of its own (tests/reliability/stack.py) passes its URL in env.
+        "DATABASE_URL": (env or {}).get("DATABASE_URL") or database_url(),
         "DB_CONN_MAX_AGE": "60",
         # Tests change the catalogue and query it the next moment: look at its version on every
         # search instead of once a second, or a server warmed at start may answer from the old index.

@@ -1,0 +1,193 @@
+"""Faults injected into each backing service, on a private stack (tests/reliability/stack.py: this
+module's own PostgreSQL cluster, Redis and RabbitMQ) with the production server (``deploy/serve``)
+in front. Each outage is short and every request loop bounded, so the module takes about two minutes.
+
+- PostgreSQL stopped: every endpoint that needs it answers 503 JSON with ``Retry-After`` (never a
+  500, never a traceback per request), readiness is red and liveness green, nothing is charged and
+  no record is accepted; once it is back the same server serves again, and the ledger checks out.
+- Redis stopped: paid calls and ingest go on (fail open: Redis holds only copies and counters),
+  still throttled (per process), charged exactly once per meme served; readiness stays green and
+  says the cache is degraded; once Redis is back the shared counters are used again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from tests.billing.servers import Server
+from tests.reliability.stack import PG_BIN, Stack, get, post
+
+REQUIRE_SERVICES = os.environ.get("MAAS_REQUIRE_SERVICES") == "1"
+_MISSING = [
+    name
+    for name, found in {
+        "initdb": (PG_BIN / "initdb").exists(),
+        "redis-server": shutil.which("redis-server"),
+        "rabbitmq-server": shutil.which("rabbitmq-server") or os.path.exists("/usr/lib/rabbitmq/bin/rabbitmq-server"),
+    }.items()
+    if not found
+]
+if _MISSING and not REQUIRE_SERVICES:
+    pytestmark = pytest.mark.skip(reason=f"fault tests need {', '.join(_MISSING)} installed")
+
+RECORD = {"ts": "1530228282", "sender": "fault-test", "message": {"n": 1}, "sent-from-ip": "1.2.3.4", "priority": 2}
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    if _MISSING:
+        pytest.fail(f"MAAS_REQUIRE_SERVICES=1 but {', '.join(_MISSING)} is not installed")
+    with Stack() as running:
+        yield running
+
+
+@pytest.fixture
+def fresh_stack(stack: Stack) -> Iterator[Stack]:
+    """The module's stack, every service running again afterwards whatever the test did."""
+    yield stack
+    for server in stack.servers:
+        server.stop(timeout=10)
+    stack.servers.clear()
+    stack.restore()
+
+
+def _log(server: Server) -> str:
+    return server.log_path.read_text(errors="replace")
+
+
+def _assert_503(response: requests.Response, what: str) -> None:
+    assert response.status_code == 503, (what, response.status_code, response.text[:300])
+    assert response.headers["Content-Type"].startswith("application/json"), (what, response.headers)
+    assert int(response.headers["Retry-After"]) > 0, (what, response.headers)
+    assert response.json()["error"]["code"] in ("database_unavailable", "ingest_unavailable"), (what, response.text)
+
+
+def _balance(stack: Stack, name: str) -> int:
+    """Read in the database itself: a call to /api/balance would count against the throttle."""
+    code = f"from billing.models import TokenAccount; print(TokenAccount.objects.get(client__name={name!r}).balance)"
+    return int(stack.manage("shell", "-c", code).strip().splitlines()[-1])
+
+
+def test_postgres_down_is_503_everywhere_and_recovers_without_restart(fresh_stack: Stack) -> None:
+    stack = fresh_stack
+    paid_key = stack.client_create("pg-paid", tokens=100)
+    cold_key = stack.client_create("pg-cold", tokens=100)  # never used before the outage: not cached
+    ingest_key = stack.client_create("pg-ingest", roles=("ingest",))
+    server = stack.serve(WEB_WORKERS="2")
+    paid = {"X-Token": paid_key}
+
+    first = get(server, "/api/memes?query=cat", headers=paid)
+    assert first.status_code == 200, first.text
+    meme_id = first.json()["memes"][0]["id"]
+    accepted = post(server, "/api/ingest", json=RECORD, headers={"X-Token": ingest_key})
+    assert accepted.status_code == 202, accepted.text
+    record_id = accepted.json()["id"]
+    access = post(server, "/api/auth/token", json={"api_key": paid_key}).json()["access"]
+    served = 1
+
+    stack.postgres.stop()
+    jwt = {"Authorization": f"Bearer {access}"}
+    calls = {
+        "paid search": lambda: get(server, "/api/memes?query=cat", headers=paid),
+        "paid search, uncached key": lambda: get(server, "/api/memes?query=cat", headers={"X-Token": cold_key}),
+        "paid meme by id": lambda: get(server, f"/api/memes/{meme_id}", headers=paid),
+        "paid PNG": lambda: get(server, f"/api/memes/{meme_id}.png", headers=paid),
+        "balance": lambda: get(server, "/api/balance", headers=paid),
+        "usage": lambda: get(server, "/api/usage", headers=paid),
+        "ingest": lambda: post(server, "/api/ingest", json=RECORD, headers={"X-Token": ingest_key}),
+        "ingest status": lambda: get(server, f"/api/ingest/{record_id}", headers={"X-Token": ingest_key}),
+        "token from key": lambda: post(server, "/api/auth/token", json={"api_key": paid_key}),
+        "paid search by JWT": lambda: get(
+            server, "/api/memes?query=cat", headers={"Authorization": f"Bearer {access}"}
+        ),
+    }
+    requests_during_outage = 0
+    for _ in range(5):  # both server processes, warm and cold connections
+        for what, call in calls.items():
+            _assert_503(call(), what)
+            requests_during_outage += 1
+        ready = get(server, "/api/ready")
+        assert ready.status_code == 503, ready.text
+        assert ready.json()["error"]["details"]["components"]["database"]["ok"] is False
+        assert get(server, "/api/health").status_code == 200  # liveness: no restart for a database outage
+    # Needs no database at all: a JWT's claims are the whole authorization.
+    assert get(server, "/api/me", headers=jwt).status_code == 200
+
+    log = _log(server)
+    assert "Traceback" not in log, log[-3000:]
+    # One line now and then, not one per request (10 s per process at most; the outage is shorter).
+    assert 1 <= log.count("database unavailable path=") <= 4, log[-3000:]
+
+    stack.postgres.start()
+    deadline = time.monotonic() + 30
+    statuses: Counter[int] = Counter()
+    while time.monotonic() < deadline:
+        response = get(server, "/api/memes?query=cat", headers=paid)
+        statuses[response.status_code] += 1
+        if response.status_code == 200:
+            served += 1
+            if statuses[200] >= 4:  # both processes have reconnected, most likely
+                break
+        else:
+            _assert_503(response, "paid search while PostgreSQL comes back")
+        time.sleep(0.2)
+    assert statuses[200] >= 4, statuses
+    assert post(server, "/api/ingest", json=RECORD, headers={"X-Token": ingest_key}).status_code == 202
+    assert get(server, "/api/memes?query=cat", headers={"X-Token": cold_key}).status_code == 200
+
+    # Nothing charged for any of the 503s, and the ledger agrees with every balance.
+    assert _balance(stack, "pg-paid") == 100 - served
+    assert _balance(stack, "pg-cold") == 99
+    stack.manage("check_ledger")
+
+
+def test_redis_down_fails_open_still_throttled_and_recovers(fresh_stack: Stack) -> None:
+    stack, limit = fresh_stack, 25
+    paid_key = stack.client_create("redis-paid", tokens=1000)
+    ingest_key = stack.client_create("redis-ingest", roles=("ingest",))
+    # One process: its local counter is then the whole count, and the limit exact.
+    server = stack.serve(WEB_WORKERS="1", THROTTLE_CLIENT=f"{limit}/min")
+    paid = {"X-Token": paid_key}
+    assert get(server, "/api/memes?query=cat", headers=paid).status_code == 200
+    access = post(server, "/api/auth/token", json={"api_key": paid_key}).json()["access"]
+
+    stack.redis.stop()
+    if time.time() % 60 > 45:  # the burst below must fit in one throttle window (a minute)
+        time.sleep(61 - time.time() % 60)
+    statuses = Counter(get(server, "/api/memes?query=cat", headers=paid).status_code for _ in range(limit + 10))
+    # Counted from zero in this process (the shared count is in the Redis that is down): exactly
+    # the limit served, the rest refused with 429 and Retry-After: never an unthrottled flood.
+    assert statuses == {200: limit, 429: 10}, statuses
+    refused = get(server, "/api/memes?query=cat", headers=paid)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    # A JWT call is counted by the throttle itself, in the same local counter: refused too.
+    assert get(server, "/api/memes?query=cat", headers={"Authorization": f"Bearer {access}"}).status_code == 429
+
+    accepted = post(server, "/api/ingest", json=RECORD, headers={"X-Token": ingest_key})
+    assert accepted.status_code == 202, accepted.text  # its durability is PostgreSQL's
+    ready = get(server, "/api/ready")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["status"] == "degraded" and ready.json()["degraded"] == ["cache"]
+    # Charged exactly once for each meme served, never for a refused call.
+    assert _balance(stack, "redis-paid") == 1000 - 1 - limit
+
+    stack.redis.start()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and "redis reachable again" not in _log(server):
+        get(server, "/api/balance", headers={"X-Token": ingest_key})
+        time.sleep(0.3)
+    log = _log(server)
+    assert "redis reachable again" in log, log[-3000:]
+    assert get(server, "/api/ready").json()["status"] == "ready"
+    # Back on the shared counters: a fresh Redis has counted nothing of this window yet.
+    assert get(server, "/api/memes?query=cat", headers=paid).status_code == 200
+    assert "Traceback" not in log, log[-3000:]
+    assert " 500 " not in log
+    stack.manage("check_ledger")
