@@ -9,6 +9,16 @@ the paid ``GET /api/memes?query=cat`` (API keys of 200 clients in turn) and ``PO
 with the issue's example record.
 
     .venv/bin/python bench/request_cpu.py [--runs 5] [--requests 2000] [--no-report]
+    .venv/bin/python bench/request_cpu.py --against main     # or a worktree: --against ../main
+
+``--against`` compares this tree with another version of the code (a git ref, checked out in a
+temporary worktree, or a directory): each run measures both, one after the other, each in a fresh
+process, and the report gives the median difference per request of each scenario and the ratios
+to the hello-world view of the same process. That is how the cost of a change (the metrics of
+issue 14) is measured: the machine's drift between two separate runs is larger than the change.
+
+Both run as deploy/serve runs the application: prometheus_client in multiprocess mode (a fresh
+``PROMETHEUS_MULTIPROC_DIR``), where every counter increment writes to a memory-mapped file.
 
 Needs PostgreSQL and Redis on 127.0.0.1 (defaults: the billing benchmark's database
 maas_bench_billing and its clients, created if missing; Redis db 6). Starts no process: nothing
@@ -21,13 +31,26 @@ import argparse
 import io
 import json
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+SELF = Path(__file__).resolve()
+
+
+def _code_root() -> Path:
+    """The code measured: this tree, or ``--code-dir`` (read before anything is imported from it)."""
+    if "--code-dir" in sys.argv:
+        return Path(sys.argv[sys.argv.index("--code-dir") + 1]).resolve()
+    return SELF.parent.parent
+
+
+ROOT = _code_root()
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
@@ -102,13 +125,16 @@ def _cpu_per_request(call: Callable[[int], None], requests: int) -> float:
     return (time.process_time() - start) / requests * 1000
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--requests", type=int, default=2000, help="requests per scenario and run")
-    parser.add_argument("--no-report", action="store_true", help="print only; leave docs/benchmarks.md alone")
-    args = parser.parse_args()
+SCENARIOS = (
+    "hello-world DRF view `GET /api/health` (reference)",
+    "paid `GET /api/memes?query=cat` (200 clients in turn)",
+    "`POST /api/ingest` (the issue's example record)",
+)
 
+
+def _measure(runs: int, requests: int) -> list[dict[str, float]]:
+    """Set up Django on the benchmark database and measure every scenario ``runs`` times: one dict of
+    ms/request by scenario per run."""
     os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
     os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     os.environ.setdefault("CACHE_KEY_PREFIX", "cpu-bench")
@@ -131,37 +157,132 @@ def main() -> None:
     from config.wsgi import application
 
     body = json.dumps(EXAMPLE_RECORD).encode()
+    health, paid, ingest = SCENARIOS
     scenarios = {
-        "hello-world DRF view `GET /api/health` (reference)": _caller(
-            application, lambda i: _environ("GET", "/api/health"), 200
-        ),
-        "paid `GET /api/memes?query=cat` (200 clients in turn)": _caller(
-            application, lambda i: _environ("GET", "/api/memes", "query=cat", keys[i % len(keys)]), 200
-        ),
-        "`POST /api/ingest` (the issue's example record)": _caller(
-            application, lambda i: _environ("POST", "/api/ingest", key=ingest_key, body=body), 202
-        ),
+        health: _caller(application, lambda i: _environ("GET", "/api/health"), 200),
+        paid: _caller(application, lambda i: _environ("GET", "/api/memes", "query=cat", keys[i % len(keys)]), 200),
+        ingest: _caller(application, lambda i: _environ("POST", "/api/ingest", key=ingest_key, body=body), 202),
     }
-    results: dict[str, list[float]] = {name: [] for name in scenarios}
-    ratios: dict[str, list[float]] = {name: [] for name in scenarios}
-    for run in range(1, args.runs + 1):
-        figures = {name: _cpu_per_request(call, args.requests) for name, call in scenarios.items()}
-        reference = next(iter(figures.values()))
-        for name, ms in figures.items():
-            results[name].append(ms)
-            ratios[name].append(ms / reference)
-        progress(f"run {run}/{args.runs}: " + ", ".join(f"{ms:.3f}" for ms in figures.values()) + " ms/request")
+    figures = [{name: _cpu_per_request(call, requests) for name, call in scenarios.items()} for _ in range(runs)]
     _empty_outbox()
+    return figures
+
+
+def _one_process_run(code_dir: Path, requests: int) -> dict[str, float]:
+    """One run of every scenario in a fresh process measuring the code in ``code_dir``."""
+    metrics_dir = tempfile.mkdtemp(prefix="maas-bench-metrics-")
+    try:
+        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
+        command = [sys.executable, str(SELF), "--code-dir", str(code_dir), "--requests", str(requests), "--json"]
+        output = subprocess.run(command, env=env, cwd=code_dir, capture_output=True, text=True, check=False)
+        if output.returncode != 0:
+            raise SystemExit(f"the run of {code_dir} failed:\n{output.stderr[-3000:]}")
+        return dict(json.loads(output.stdout.strip().splitlines()[-1]))
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _checkout(against: str) -> tuple[Path, Path | None]:
+    """The directory of the code to compare with: ``against`` itself if it is one, else that git ref
+    exported (``git archive``, no worktree registered) to a temporary directory, returned second to
+    be removed."""
+    if Path(against).is_dir():
+        return Path(against).resolve(), None
+    target = Path(tempfile.mkdtemp(prefix="maas-bench-against-"))
+    archive = subprocess.run(
+        ["git", "-C", str(SELF.parent.parent), "archive", "--format=tar", against], capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return target, target
+
+
+def _compare(against: str, runs: int, requests: int, no_report: bool) -> None:
+    other, worktree = _checkout(against)
+    this = SELF.parent.parent
+    try:
+        pairs: list[tuple[dict[str, float], dict[str, float]]] = []
+        for run in range(1, runs + 1):
+            # Alternate which goes first, so a drift of the machine within a run favours neither.
+            first, second = (other, this) if run % 2 else (this, other)
+            measured = {first: _one_process_run(first, requests), second: _one_process_run(second, requests)}
+            pairs.append((measured[other], measured[this]))
+            progress(
+                f"run {run}/{runs}: "
+                + ", ".join(f"{measured[other][n]:.3f} -> {measured[this][n]:.3f}" for n in SCENARIOS)
+                + " ms/request"
+            )
+    finally:
+        if worktree is not None:
+            shutil.rmtree(worktree, ignore_errors=True)
+    reference = SCENARIOS[0]
+    rows = []
+    for name in SCENARIOS:
+        before = [a[name] for a, _ in pairs]
+        after = [b[name] for _, b in pairs]
+        added_us = [(b[name] - a[name]) * 1000 for a, b in pairs]
+        ratio_before = [a[name] / a[reference] for a, _ in pairs]
+        ratio_after = [b[name] / b[reference] for _, b in pairs]
+        rows.append(
+            f"| {name} | {median(before):.3f} | {median(after):.3f} | {median(added_us):+.1f} "
+            f"({min(added_us):+.1f} to {max(added_us):+.1f}) | "
+            f"{median(ratio_before):.2f}x -> {median(ratio_after):.2f}x |"
+        )
+    label = against if worktree is not None else Path(against).name
+    body_md = f"""
+This tree against `{label}`, {runs} runs of {requests} requests per scenario; in each run both
+versions are measured one after the other (which goes first alternates), each in a fresh process
+calling the WSGI application directly, one thread, PostgreSQL + Redis on 127.0.0.1, prometheus_client
+in multiprocess mode as deploy/serve runs it. CPU time (user + system) of that process per request;
+"added" is the median over runs of the per-run difference, with its range.
+
+| request | `{label}` ms/request | this tree ms/request | added µs/request (range) | ratio to hello-world |
+|---|---:|---:|---:|---:|
+{chr(10).join(rows)}
+"""
+    command = f"python bench/request_cpu.py --against {against} --runs {runs} --requests {requests}"
+    if no_report:
+        print(body_md)
+    else:
+        write_section("request-cpu-against", "CPU per request: this tree against another version", command, body_md)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=2000, help="requests per scenario and run")
+    parser.add_argument("--no-report", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("--against", help="a git ref or a directory of another version of the code to compare with")
+    parser.add_argument("--code-dir", help=argparse.SUPPRESS)  # internal: the code a --json run measures
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # internal: one run, JSON out
+    args = parser.parse_args()
+
+    if args.json:
+        print(json.dumps(_measure(1, args.requests)[0]))
+        return
+    if args.against:
+        _compare(args.against, args.runs, args.requests, args.no_report)
+        return
+    # This tree alone, each run in a fresh process like the comparison's.
+    results: dict[str, list[float]] = {name: [] for name in SCENARIOS}
+    ratios: dict[str, list[float]] = {name: [] for name in SCENARIOS}
+    for run in range(1, args.runs + 1):
+        figures = _one_process_run(ROOT, args.requests)
+        reference = figures[SCENARIOS[0]]
+        for name in SCENARIOS:
+            results[name].append(figures[name])
+            ratios[name].append(figures[name] / reference)
+        progress(f"run {run}/{args.runs}: " + ", ".join(f"{figures[n]:.3f}" for n in SCENARIOS) + " ms/request")
 
     rows = "\n".join(
         f"| {name} | {median(results[name]):.3f} | {min(results[name]):.3f} to {max(results[name]):.3f} | "
         f"{median(ratios[name]):.1f}x |"
-        for name in scenarios
+        for name in SCENARIOS
     )
     body_md = f"""
 One web process calling the WSGI application directly (no server, no load generator), one thread,
-PostgreSQL + Redis on 127.0.0.1; its own CPU time (user + system) per request, {args.requests} requests
-per scenario, median of {args.runs} runs. The ratio is to the hello-world view in the same run.
+PostgreSQL + Redis on 127.0.0.1, prometheus_client in multiprocess mode as deploy/serve runs it; its
+own CPU time (user + system) per request, {args.requests} requests per scenario, median of {args.runs}
+runs (each in a fresh process). The ratio is to the hello-world view in the same run.
 
 | request | CPU ms/request (median) | range | ratio to hello-world |
 |---|---:|---:|---:|

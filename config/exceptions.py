@@ -19,6 +19,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from config.logs import request_id_current
+
 # Stable codes a client can switch on; DRF's own default_code where it already is one.
 _CODES_BY_STATUS = {
     400: "bad_request",
@@ -39,7 +41,11 @@ _CODES_BY_STATUS = {
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details or {}}}
+    error: dict[str, Any] = {"code": code, "message": message, "details": details or {}}
+    request_id = request_id_current()
+    if request_id is not None:  # what to quote to an operator: the logs of this request carry it
+        error["request_id"] = request_id
+    return {"error": error}
 
 
 def error_response(

@@ -14,15 +14,26 @@ many failed, per endpoint":
 
 An exception escaping a view is turned into a response (a JSON 500 under /api/) before it gets
 here, so failures are counted by their status.
+
+Several processes (granian's workers, Dramatiq's) each count their own calls. With
+``PROMETHEUS_MULTIPROC_DIR`` set (deploy/serve and deploy/worker set it to a directory of their
+own, emptied at start), prometheus_client keeps every counter and histogram in a memory-mapped
+file per process there, and :func:`metrics_view` sums the files of all processes: whichever process
+answers a scrape, the totals are the server's. Without it (tests, ``make run``), one process, one
+registry. Gauges computed from the database at scrape time (``scrape_collector_add``) are added
+to either.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from time import perf_counter
 
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django_prometheus.middleware import Metrics
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
+from prometheus_client.registry import Collector
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH"})
 
@@ -43,3 +54,36 @@ class RequestMetricsMiddleware:
         self._responses.labels(status=str(response.status_code), view=view, method=method).inc()
         self._latency.labels(view=view, method=method).observe(perf_counter() - started)
         return response
+
+
+_scrape_collectors: list[Collector] = []
+
+
+def scrape_collector_add(collector: Collector) -> None:
+    """Expose ``collector`` (gauges it computes when scraped, e.g. from the database) on /metrics.
+    Idempotent: an app's ``ready()`` may run more than once under tests."""
+    if collector in _scrape_collectors:
+        return
+    _scrape_collectors.append(collector)
+    REGISTRY.register(collector)
+
+
+def multiprocess_dir() -> str:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+
+
+def metrics_registry() -> CollectorRegistry:
+    """What a scrape reports: this process's registry, or every process's files plus the scrape-time
+    collectors when several processes share ``PROMETHEUS_MULTIPROC_DIR``."""
+    if not multiprocess_dir():
+        return REGISTRY
+    registry = CollectorRegistry(auto_describe=False)
+    multiprocess.MultiProcessCollector(registry)
+    for collector in _scrape_collectors:
+        registry.register(collector)
+    return registry
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """``GET /metrics``: the Prometheus text format."""
+    return HttpResponse(generate_latest(metrics_registry()), content_type=CONTENT_TYPE_LATEST)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import environ
 
+from config.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("MAAS_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -60,6 +62,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id is bound before anything logs, and returned whatever answers.
+    "config.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.ApiErrorMiddleware",
@@ -285,22 +289,14 @@ BILLING = {
     "TOPUP_MAX_TOKENS": env.int("BILLING_TOPUP_MAX_TOKENS", default=10_000_000),  # per top-up
 }
 
-# --- Logging: structured (key=value) lines on stderr ----------------------------------------
+# --- Logging: JSON lines on stderr, with the request id (config/logs.py) ----------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "kv": {"format": "ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s"},
-    },
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "kv"}},
-    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
-        "health_check": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
-        # pika logs every connection's workflow at INFO: a line a dozen per readiness probe.
+LOGGING = logging_config(LOG_LEVEL, env.str("LOG_FORMAT", default="json"))
+LOGGING["loggers"].update(
+    {
+        # pika logs every connection's workflow at INFO: a dozen lines per readiness probe.
         "pika": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
         # django-axes logs every failed login at INFO; its lockouts (WARNING) are what matters.
         "axes": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
-    },
-}
+    }
+)

@@ -27,7 +27,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 if "django_prometheus" in settings.INSTALLED_APPS:
-    urlpatterns.append(path("", include("django_prometheus.urls")))
+    from config.metrics import metrics_view
+
+    # Our view rather than django-prometheus's: it also sums the processes' files in multiprocess
+    # mode with the gauges computed at scrape time (config/metrics.py). Same URL name.
+    urlpatterns.append(path("metrics", metrics_view, name="prometheus-django-metrics"))
 
 
 def _is_api(request: HttpRequest) -> bool:

@@ -32,6 +32,9 @@ class DeadLetters(Middleware):
 
         if exception is None or not message.failed or message.actor_name != STORE_ACTOR:
             return
+        from ingest.metrics import DEAD_LETTERS
+
+        DEAD_LETTERS.inc()
         try:
             broker.enqueue(
                 Message(

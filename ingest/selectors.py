@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
+
+from django.db.models import Count, Min
 
 from ingest.models import IngestFailedRecord, IngestOutbox, IngestRecord
 
@@ -52,3 +55,11 @@ def failed_records_pending_count() -> int:
 def outbox_pending_count() -> int:
     """Accepted records not stored yet (waiting for the relay or the worker)."""
     return IngestOutbox.objects.count()
+
+
+def outbox_depth() -> tuple[int, datetime | None]:
+    """Accepted records not stored yet, and when the oldest of them was accepted (None: empty).
+    One aggregate query; the outbox holds only what is in flight, so it stays small while the
+    workers keep up, and its size is what an alert looks at when they do not."""
+    row = IngestOutbox.objects.aggregate(count=Count("pk"), oldest=Min("received_at"))
+    return int(row["count"]), row["oldest"]

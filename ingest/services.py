@@ -24,6 +24,7 @@ from django.utils import timezone
 from dramatiq import Message
 
 from config.exceptions import database_unavailable_log
+from config.logs import request_id_current
 from ingest.conf import ingest_setting
 from ingest.exceptions import IngestUnavailable
 from ingest.ids import record_id_new
@@ -54,6 +55,8 @@ def record_accept(*, client_id: int, record: ValidRecord, size: int, idempotency
         "priority": record.priority,
         "received": now.timestamp(),
         "size": size,
+        # The accepting request's id: the worker's log line of the batch names it (ingest.tasks).
+        "request_id": request_id_current(),
     }
     try:
         if idempotency_key is None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from time import perf_counter
 
+from memes import metrics
 from memes.exceptions import NoMatch
 from memes.geo import Place, geo_warm, place_for
 from memes.search.engine import MemeHit
@@ -36,7 +38,10 @@ def meme_search(
     if partition is None:
         return []
     search = partition.fuzzy if fuzzy else partition.exact
-    return search(tokens, limit=limit, place_terms=_place_terms(place), include_unsafe=include_unsafe)
+    started = perf_counter()
+    hits = search(tokens, limit=limit, place_terms=_place_terms(place), include_unsafe=include_unsafe)
+    metrics.SEARCH_SECONDS["fuzzy" if fuzzy else "exact"].observe(perf_counter() - started)
+    return hits
 
 
 # Words of GeoNames names that captions leave out: "State of Berlin" is mentioned as "Berlin",

@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.selectors import client_exists
+from billing import metrics
 from billing.exceptions import ClientNotFound, PurchaseConflict
 from billing.models import LedgerEntry, TokenAccount
 
@@ -89,6 +90,8 @@ def topup_create(*, client_id: int, tokens: int, purchase_id: str, actor: str = 
         if existing is None:
             raise
         return _replay(existing, client_id=client_id, tokens=tokens)
+    metrics.TOPUPS["credited"].inc()
+    metrics.TOPUP_TOKENS.inc(entry.amount)
     return _result(entry, replayed=False)
 
 
@@ -101,6 +104,7 @@ def _replay(entry: LedgerEntry, *, client_id: int, tokens: int) -> TopUpResult:
         raise PurchaseConflict(
             details={"purchase_id": entry.purchase_id, "credited_client": entry.account_id, "credited": entry.amount}
         )
+    metrics.TOPUPS["replayed"].inc()
     return _result(entry, replayed=True)
 
 

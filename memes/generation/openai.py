@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from memes import metrics
 from memes.conf import memes_setting
 from memes.generation.base import GeneratedCaption, MemeGenerator
 from memes.generation.local import LocalGenerator, caption_is_safe, place_label
@@ -165,6 +166,7 @@ class OpenAIGenerator:
             except _Failure as failure:
                 reason = failure.reason
                 self._record(success=False)
+        metrics.AI_FALLBACKS.labels(reason=reason or "unknown").inc()
         logger.warning(
             "ai_openai_fallback reason=%s attempts=%d elapsed_ms=%.0f fallback=%s",
             reason,

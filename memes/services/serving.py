@@ -10,14 +10,18 @@ point where an AI meme is stored.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from time import perf_counter
+from typing import Any, ParamSpec
 
 from django.core.cache import cache
 from django.db import transaction
 
 from accounts.principal import Principal
 from accounts.roles import PREMIUM_AI
+from billing.exceptions import InsufficientTokens
 from billing.services import (
     PaidCallResult,
     PaidRequest,
@@ -26,7 +30,8 @@ from billing.services import (
     paid_call_replay,
     price_for,
 )
-from memes.exceptions import AiNotAllowed, MemeNotFound
+from memes import metrics
+from memes.exceptions import AiNotAllowed, MemeNotFound, NoMatch
 from memes.generation import GeneratedCaption, generator_for
 from memes.geo import place_for
 from memes.models import Meme
@@ -35,6 +40,7 @@ from memes.rendering import render_meme_png
 from memes.selectors import meme_lookup
 
 PNG_CACHE_SECONDS = 7 * 24 * 3600
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +70,7 @@ def meme_png(*, meme_id: int) -> bytes:
     changes, and the cache spares the 10-30 ms render on every later call."""
     key = f"memes:png:{meme_id}"
     png = cache.get(key)
+    metrics.PNG_CACHE["hit" if png is not None else "miss"].inc()
     if png is None:
         meme = Meme.objects.filter(pk=meme_id).only("template", "upper_text", "lower_text", "text").first()
         if meme is None:  # deleted since it was served (the replay of an old Idempotency-Key)
@@ -82,6 +89,38 @@ def meme_price(kind: str, *, as_image: bool) -> int:
     return max(image, price_for("ai")) if kind == Meme.Kind.AI else image
 
 
+def _counted(serve: Callable[P, Served]) -> Callable[P, Served]:
+    """Counts a paid call's outcome, and the tokens it charged by the kind that set their price
+    (``memes.metrics``). A 403 or 422 is not a paid call's outcome: the HTTP series count those."""
+
+    @functools.wraps(serve)
+    def counted(*args: P.args, **kwargs: P.kwargs) -> Served:
+        try:
+            served = serve(*args, **kwargs)
+        except InsufficientTokens:
+            metrics.PAID_CALLS["insufficient_tokens"].inc()
+            raise
+        except (NoMatch, MemeNotFound):
+            metrics.PAID_CALLS["not_found"].inc()
+            raise
+        charge = served.billing
+        if charge.replayed:
+            metrics.PAID_CALLS["replayed"].inc()
+            return served
+        metrics.PAID_CALLS["served"].inc()
+        as_image = bool(kwargs.get("as_image", False))
+        for meme in served.payload["memes"]:
+            kind = meme.get("kind", Meme.Kind.TEXT)
+            priced_as = kind if kind == Meme.Kind.AI or not as_image else Meme.Kind.IMAGE
+            metrics.TOKENS_CHARGED.get(priced_as, metrics.TOKENS_CHARGED["text"]).inc(
+                meme_price(kind, as_image=as_image)
+            )
+        return served
+
+    return counted
+
+
+@_counted
 def meme_serve(
     *,
     principal: Principal,
@@ -141,7 +180,9 @@ def _ai_meme_charge(
     price = meme_price(Meme.Kind.AI, as_image=as_image)
     account_funds_check(client_id=principal.client_id, amount=price)  # don't generate for a client who cannot pay
     place = place_for(lat=lat, lon=lon) if lat is not None and lon is not None else None
+    started = perf_counter()
     caption: GeneratedCaption = generator_for().generate(query=query, place=place, lang=lang)
+    metrics.AI_SECONDS.labels(generator=caption.generator).observe(perf_counter() - started)
     with transaction.atomic():
         # Stored in the charge's transaction: if the charge fails, the meme is rolled back with it,
         # so a meme is stored if and only if it was paid for.
@@ -178,6 +219,7 @@ def _visible_meme(*, principal: Principal, meme_id: int) -> Meme:
     return meme
 
 
+@_counted
 def meme_serve_by_id(*, principal: Principal, paid: PaidRequest, meme_id: int, as_image: bool) -> Served:
     """Serve one meme again by its id (JSON or PNG), charged like any meme served."""
     replay = paid_call_replay(client_id=principal.client_id, paid=paid)

@@ -34,7 +34,7 @@ def _assert_401(response):
     assert response.status_code == 401
     assert response["Content-Type"] == "application/json"
     error = response.json()["error"]
-    assert set(error) == {"code", "message", "details"}
+    assert set(error) == {"code", "message", "details", "request_id"}
     return error
 
 

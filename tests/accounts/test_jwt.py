@@ -44,7 +44,7 @@ def test_bad_credentials_are_a_401(api_client, payload):
     client_create(name="with-password", password="s3cret-enough-pass")
     response = api_client.post(TOKEN, payload, format="json")
     assert response.status_code == 401
-    assert set(response.json()["error"]) == {"code", "message", "details"}
+    assert set(response.json()["error"]) == {"code", "message", "details", "request_id"}
 
 
 @pytest.mark.parametrize("payload", [{}, {"api_key": "k", "username": "u", "password": "p"}, {"username": "u"}])

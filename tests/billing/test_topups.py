@@ -139,3 +139,21 @@ def test_anonymous_top_up_is_a_401(api_client, make_client):
     response = api_client.post(URL, {"client": customer.pk, "tokens": 3, "purchase_id": "anon"}, format="json")
     assert response.status_code == 401
     assert balance(customer.pk) == 0
+
+
+def test_top_ups_are_counted_on_the_metrics_by_outcome_with_their_tokens(purchasing, make_client):
+    from tests.metrics_scrape import scrape, value
+
+    customer, _ = make_client()
+    before = scrape()
+    for _ in range(2):  # the second is a replay: counted as such, no tokens
+        purchasing.post(URL, {"client": customer.pk, "tokens": 70, "purchase_id": "po-m1"}, format="json")
+    purchasing.post(URL, {"client": customer.pk, "tokens": 5, "purchase_id": "po-m2"}, format="json")
+    after = scrape()
+
+    def delta(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("maas_topups_total", outcome="credited") == 2
+    assert delta("maas_topups_total", outcome="replayed") == 1
+    assert delta("maas_topup_tokens_total") == 75

@@ -137,3 +137,46 @@ def test_received_and_record_timestamps_are_kept_apart(records: dict[str, Any]) 
     row = IngestRecord.objects.get(uuid=records["a1"])
     assert row.ts == datetime.fromtimestamp(1530228282, tz=UTC)
     assert row.received_at > row.ts
+
+
+def test_the_outbox_age_is_that_of_its_oldest_record(client: DjangoClient, make_client: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.metrics_scrape import scrape, value
+
+    owner, _ = make_client(roles=["ingest"])
+    assert value(scrape(), "maas_ingest_outbox_oldest_age_seconds") == 0  # empty
+    now = timezone.now()
+    for age in (5, 120, 30):
+        IngestOutbox.objects.create(
+            uuid=uuid.uuid4(), client_id=owner.pk, payload={}, received_at=now - timedelta(seconds=age)
+        )
+    assert 120 <= value(scrape(), "maas_ingest_outbox_oldest_age_seconds") < 180
+
+
+def test_a_stored_batch_is_timed_and_its_records_freshness_observed(make_client: Any) -> None:
+    from ingest.tasks import ingest_store_batch
+    from tests.metrics_scrape import scrape, value
+
+    owner, _ = make_client(roles=["ingest"])
+    accepted = time.time() - 3.0  # accepted 3 s ago
+    records = [
+        {"id": str(uuid.uuid4()), "client": owner.pk, "ts": 1530228282, "sender": "s", "message": {},
+         "ip": None, "priority": None, "received": accepted}
+        for _ in range(4)
+    ]  # fmt: skip
+    before = scrape()
+    ingest_store_batch.fn(records)
+    after = scrape()
+
+    def delta(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert IngestRecord.objects.filter(uuid__in=[r["id"] for r in records]).count() == 4
+    assert delta("maas_ingest_batch_seconds_count") == 1
+    assert delta("maas_ingest_stored_records_total") == 4
+    assert delta("maas_ingest_freshness_seconds_count") == 4
+    assert delta("maas_ingest_freshness_seconds_bucket", le="2.0") == 0  # 3 s old: above the 2 s bucket
+    assert delta("maas_ingest_freshness_seconds_bucket", le="5.0") == 4

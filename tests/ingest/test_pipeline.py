@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.db import OperationalError
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.errors import ConnectionClosed
+from prometheus_client import REGISTRY
 
 import ingest.services
 import ingest.tasks
@@ -189,6 +190,7 @@ def test_a_failing_batch_is_retried_with_backoff_then_set_aside_and_replayable(
         raise OperationalError("could not connect to server")
 
     monkeypatch.setattr(ingest.services, "records_store", database_down)
+    dead_before = REGISTRY.get_sample_value("maas_ingest_dead_letters_total") or 0.0
     ids = [post_record(api, {**VALID, "message": {"n": n}}).json()["id"] for n in range(2)]
     rows = [row.payload for row in IngestOutbox.objects.all()]
     IngestOutbox.objects.update(relayed_at=datetime.now(tz=UTC))  # what the relay does, with:
@@ -196,6 +198,7 @@ def test_a_failing_batch_is_retried_with_backoff_then_set_aside_and_replayable(
     settle(worker, lambda: IngestFailedRecord.objects.filter(uuid__in=ids).count() == 2)
 
     assert len(attempts) == 3  # the first try and two retries
+    assert REGISTRY.get_sample_value("maas_ingest_dead_letters_total") == dead_before + 1  # one batch
     assert attempts[1] - attempts[0] >= 0.09 and attempts[2] - attempts[1] >= 0.09
     assert IngestRecord.objects.filter(uuid__in=ids).count() == 0
     assert IngestOutbox.objects.filter(uuid__in=ids).count() == 0  # set aside: no more relays

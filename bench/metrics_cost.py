@@ -1,0 +1,116 @@
+"""CPU the business metrics add to one paid call, measured on the instrumentation itself.
+
+``request_cpu.py --against`` measures the whole paid call before and after; on a shared 2-core
+machine the run-to-run spread of a ~1 ms call is tens of µs, larger than what is measured. This
+measures exactly the code the metrics added to a paid JSON call, in a loop, as deploy/serve runs it
+(prometheus_client in multiprocess mode, values in memory-mapped files): the outcome counter and
+the tokens counter behind the serving wrapper (``memes.services.serving._counted``, against the
+same function unwrapped), and the search timer (two ``perf_counter`` calls and one histogram
+observation). A PNG call adds one more counter (the cache); AI calls one more histogram.
+
+    .venv/bin/python bench/metrics_cost.py [--runs 5] [--iterations 200000] [--no-report]
+
+Needs nothing running (no database is touched).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _report import median, progress, write_section  # noqa: E402
+
+
+def _per_call_us(function: Callable[[], object], iterations: int) -> float:
+    for _ in range(1000):
+        function()
+    start = time.process_time()
+    for _ in range(iterations):
+        function()
+    return (time.process_time() - start) / iterations * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--iterations", type=int, default=200_000)
+    parser.add_argument("--no-report", action="store_true")
+    args = parser.parse_args()
+
+    metrics_dir = tempfile.mkdtemp(prefix="maas-metrics-cost-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # before prometheus_client is imported
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    try:
+        import django
+
+        django.setup()
+        from billing.services import PaidCallResult
+        from memes import metrics
+        from memes.services.serving import Served, _counted
+
+        served = Served(
+            payload={"memes": [{"id": 1, "kind": "image"}]},
+            billing=PaidCallResult(payload={}, price=1, charged=1, balance=9, replayed=False, ledger_entry_id=1),
+        )
+
+        def bare(**kwargs: object) -> Served:
+            return served
+
+        counted = _counted(bare)
+        timer = metrics.SEARCH_SECONDS["exact"]
+
+        def search_timer() -> None:
+            started = time.perf_counter()
+            timer.observe(time.perf_counter() - started)
+
+        cases = {
+            "serving wrapper: outcome + tokens counters (minus the bare call)": (
+                lambda: counted(as_image=False),
+                lambda: bare(as_image=False),
+            ),
+            "search timer: 2 perf_counter + 1 histogram observation": (search_timer, lambda: None),
+        }
+        figures: dict[str, list[float]] = {name: [] for name in cases}
+        for run in range(1, args.runs + 1):
+            for name, (with_metrics, without) in cases.items():
+                figures[name].append(
+                    _per_call_us(with_metrics, args.iterations) - _per_call_us(without, args.iterations)
+                )
+            progress(f"run {run}/{args.runs}: " + ", ".join(f"{v[-1]:.2f}" for v in figures.values()) + " µs")
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+    total = [sum(values) for values in zip(*figures.values(), strict=True)]
+    rows = "\n".join(
+        f"| {name} | {median(values):.2f} | {min(values):.2f} to {max(values):.2f} |"
+        for name, values in figures.items()
+    )
+    body = f"""
+What the business metrics (issue 14) add to one paid JSON call, measured on that code alone:
+{args.iterations:,} calls per case, CPU time of the process, median of {args.runs} runs, prometheus_client in
+multiprocess mode as deploy/serve runs it. Budget: 20 µs per paid call.
+
+| added code | µs per paid call (median) | range |
+|---|---:|---:|
+{rows}
+| **total** | **{median(total):.2f}** | {min(total):.2f} to {max(total):.2f} |
+"""
+    command = f"python bench/metrics_cost.py --runs {args.runs} --iterations {args.iterations}"
+    if args.no_report:
+        print(body)
+    else:
+        write_section("metrics-cost", "Metrics: CPU added to a paid call", command, body)
+
+
+if __name__ == "__main__":
+    main()
