@@ -19,6 +19,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts import events
 from accounts.credentials import principal_cache_clear
 from accounts.keys import key_generate, key_hash
 from accounts.models import ApiKey, Client, Subscription
@@ -83,6 +84,7 @@ def api_key_create(*, client: Client, name: str = "") -> tuple[ApiKey, str]:
     prefix, raw_key = key_generate()
     api_key = ApiKey.objects.create(client=client, name=name, prefix=prefix, key_hash=key_hash(raw_key))
     principal_cache_clear(prefixes=[prefix])
+    _key_event(events.api_key_created, api_key)
     return api_key, raw_key
 
 
@@ -90,7 +92,13 @@ def api_key_revoke(*, api_key: ApiKey) -> None:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        _key_event(events.api_key_revoked, api_key)
     principal_cache_clear(prefixes=[api_key.prefix])
+
+
+def _key_event(signal: Any, api_key: ApiKey) -> None:
+    details = {"client_id": api_key.client_id, "key_id": api_key.pk, "prefix": api_key.prefix, "name": api_key.name}
+    transaction.on_commit(lambda: signal.send(sender=ApiKey, **details))
 
 
 _last_stamped: dict[int, float] = {}  # key id -> when this process last considered stamping it

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "accounts",
     "billing",
     "ingest",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -258,6 +259,17 @@ BILLING = {
     },
     "IDEMPOTENCY_TTL_HOURS": env.int("BILLING_IDEMPOTENCY_TTL_HOURS", default=24),
     "TOPUP_MAX_TOKENS": env.int("BILLING_TOPUP_MAX_TOKENS", default=10_000_000),  # per top-up
+}
+
+# Webhooks (webhooks/conf.py lists every key and its default).
+WEBHOOKS = {
+    "QUEUE_NAME": env.str("WEBHOOKS_QUEUE", default="webhooks"),
+    # Off in production: deliveries to loopback/private/link-local addresses are refused (SSRF).
+    "ALLOW_PRIVATE_ADDRESSES": env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False),
+    "MAX_ATTEMPTS": env.int("WEBHOOKS_MAX_ATTEMPTS", default=10),
+    "TIMEOUT_SECONDS": env.float("WEBHOOKS_TIMEOUT_SECONDS", default=5.0),
+    # The key signing secrets are derived from (empty: DJANGO_SECRET_KEY); see webhooks/models.py.
+    "SECRET_KEY": env.str("WEBHOOKS_SECRET_KEY", default=""),
 }
 
 # --- Logging: structured (key=value) lines on stderr ----------------------------------------

@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/", include("ingest.urls")),
     path("api/", include("billing.urls")),
     path("api/", include("accounts.urls")),
+    path("api/", include("webhooks.urls")),
     path("admin/", admin.site.urls),
 ]
 if "django_prometheus" in settings.INSTALLED_APPS:
