@@ -3,7 +3,7 @@ caches what authentication needs of a key, and writes live in ``accounts.service
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -108,3 +108,35 @@ def client_for_username(*, username: str) -> Client | None:
         .filter(user__username=username, is_active=True, user__is_active=True)
         .first()
     )
+
+
+def client_profile_export(*, client_id: int) -> dict[str, Any]:
+    """Everything accounts stores about a client, for a data export: profile, roles, subscriptions,
+    and each API key's metadata (never a key: only its hash is stored, and that is not exported)."""
+    client = Client.objects.select_related("user").get(pk=client_id)
+    user = client.user
+    return {
+        "client": {
+            "id": client.pk,
+            "name": client.name,
+            "is_active": client.is_active,
+            "created_at": client.created_at,
+        },
+        "user": {
+            "username": user.get_username(),
+            "email": getattr(user, "email", ""),
+            "first_name": getattr(user, "first_name", ""),
+            "last_name": getattr(user, "last_name", ""),
+            "is_active": user.is_active,
+            "is_staff": user.is_staff,
+            "date_joined": getattr(user, "date_joined", None),
+            "last_login": user.last_login,
+        },
+        "roles": sorted(client_group_roles(client=client)),
+        "subscriptions": list(
+            Subscription.objects.filter(client=client).values("plan", "starts_at", "ends_at", "note", "created_at")
+        ),
+        "api_keys": list(
+            ApiKey.objects.filter(client=client).values("prefix", "name", "created_at", "last_used_at", "revoked_at")
+        ),
+    }

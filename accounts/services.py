@@ -178,3 +178,38 @@ def tokens_refresh(*, raw_refresh: str) -> dict[str, Any]:
             raise AuthenticationFailed("No active client for this token.", code="no_active_account")
         BlacklistedToken.objects.create(token=outstanding)
         return _token_pair(client)
+
+
+@transaction.atomic
+def client_personal_data_erase(*, client_id: int) -> str:
+    """Erase what identifies a client and lock it out, keeping its row (and id) so the books that
+    reference it still add up; returns the pseudonym it is known by from now on.
+
+    The name and username become ``erased-<id>``; e-mail and names are emptied; the password is made
+    unusable; client and user are deactivated; every key is revoked and loses its name; every
+    refresh token is blacklisted. An access JWT already issued works until it expires (at most
+    JWT_ACCESS_MINUTES): it is checked from its claims alone, by design (README, "Billing, exactly").
+    """
+    client = Client.objects.select_for_update().select_related("user").get(pk=client_id)
+    pseudonym = f"erased-{client.pk}"
+    user = client.user
+    user.username = pseudonym
+    for field in ("email", "first_name", "last_name"):
+        if hasattr(user, field):
+            setattr(user, field, "")
+    user.set_unusable_password()
+    user.is_active = False
+    user.is_staff = user.is_superuser = False
+    user.save()
+    user.groups.clear()
+    client.name = pseudonym
+    client.is_active = False
+    client.save(update_fields=["name", "is_active"])
+    for api_key in ApiKey.objects.filter(client=client, revoked_at__isnull=True):
+        api_key_revoke(api_key=api_key)
+    ApiKey.objects.filter(client=client).update(name="")
+    Subscription.objects.filter(client=client).update(note="")
+    for token in OutstandingToken.objects.filter(user=user):
+        BlacklistedToken.objects.get_or_create(token=token)
+    principal_cache_clear(client_id=client.pk)
+    return pseudonym

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "billing",
     "ingest",
     "webhooks",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -231,6 +232,8 @@ INGEST = {
     "QUEUE_NAME": env.str("INGEST_QUEUE", default="ingest"),
     # Records per relayed message (see ingest/conf.py).
     "RELAY_BATCH": env.int("INGEST_RELAY_BATCH", default=500),
+    # Days sent-from-ip is kept whole, then truncated to /24 (docs/privacy.md).
+    "IP_RETENTION_DAYS": env.int("INGEST_IP_RETENTION_DAYS", default=30),
 }
 # Memes (memes/conf.py lists every key and its default).
 MEMES = {

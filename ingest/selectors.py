@@ -52,3 +52,19 @@ def failed_records_pending_count() -> int:
 def outbox_pending_count() -> int:
     """Accepted records not stored yet (waiting for the relay or the worker)."""
     return IngestOutbox.objects.count()
+
+
+def records_export(*, client_id: int) -> dict[str, list[dict[str, Any]]]:
+    """Every record the client sent that is still here: stored, queued, or failed (a data export)."""
+    stored = IngestRecord.objects.filter(client_id=client_id).order_by("id")
+    # Plain dicts: the export document is JSON, whatever the queryset's row types.
+    exported: dict[str, Any] = {
+        "stored": list(
+            stored.values("uuid", "ts", "sender", "message", "sent_from_ip", "priority", "received_at", "stored_at")
+        ),
+        "queued": list(IngestOutbox.objects.filter(client_id=client_id).values("uuid", "payload", "received_at")),
+        "failed": list(
+            IngestFailedRecord.objects.filter(client_id=client_id).values("uuid", "payload", "error", "failed_at")
+        ),
+    }
+    return exported

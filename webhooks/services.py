@@ -201,3 +201,13 @@ def delivery_retry(*, delivery_id: int, client_id: int | None = None) -> None:
     if not deliveries.exclude(status=Delivery.Status.SUCCEEDED).update(status=Delivery.Status.PENDING, attempts=0):
         raise WebhookNotFound("No failed or pending delivery with this id.")
     transaction.on_commit(lambda: delivery_enqueue(delivery_id=delivery_id))
+
+
+@transaction.atomic
+def client_webhooks_erase(*, client_id: int) -> int:
+    """Delete the client's webhooks, their delivery log and its events; returns how many webhooks."""
+    deleted = Webhook.objects.filter(client_id=client_id).count()
+    Webhook.objects.filter(client_id=client_id).delete()
+    Event.objects.filter(client_id=client_id).delete()
+    account_alert_thresholds_set(client_id=client_id, thresholds=[])
+    return deleted

@@ -6,6 +6,7 @@
   :func:`paid_call_replay` (an ``Idempotency-Key`` seen before), :func:`account_funds_check`
   (can the client pay at all?), :func:`account_debit` (charge for what was served, exactly once);
 - :func:`account_alert_thresholds_set` — the balances whose crossing :mod:`billing.events` announces;
+- :func:`ledger_personal_data_erase` — a client's erasure: personal text out, amounts kept;
 - :func:`price_for` — the configured price of a meme kind.
 """
 
@@ -16,6 +17,7 @@ from billing.services.credits import (
     account_ensure,
     topup_create,
 )
+from billing.services.erasure import ledger_personal_data_erase
 from billing.services.paid_calls import (
     PaidCallResult,
     PaidRequest,
@@ -37,6 +39,7 @@ __all__ = [
     "account_ensure",
     "account_funds_check",
     "idempotency_records_purge",
+    "ledger_personal_data_erase",
     "paid_call_replay",
     "paid_request_read",
     "price_for",
