@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.keys import key_matches, key_prefix
 from accounts.models import ApiKey, Client, Subscription
+from accounts.principal import Principal
 from accounts.roles import GROUP_ROLES, PREMIUM_AI
 
 
@@ -140,3 +141,24 @@ def client_profile_export(*, client_id: int) -> dict[str, Any]:
             ApiKey.objects.filter(client=client).values("prefix", "name", "created_at", "last_used_at", "revoked_at")
         ),
     }
+
+
+def client_for_user(*, user_id: int) -> Client | None:
+    """The active client a signed-in (portal) user is; None for an operator without one."""
+    return Client.objects.filter(user_id=user_id, is_active=True, user__is_active=True).first()
+
+
+def api_keys_of(*, client_id: int) -> list[ApiKey]:
+    """The client's keys, newest first, revoked ones included (the portal lists them)."""
+    return list(ApiKey.objects.filter(client_id=client_id).order_by("-created_at", "-id"))
+
+
+def portal_principal(*, client: Client) -> Principal:
+    """The caller the portal acts as, for the paid steps it shares with the API (the playground)."""
+    return Principal(
+        client_id=client.pk,
+        user_id=client.user_id,
+        roles=client_roles(client=client),
+        is_staff=client.user.is_staff,
+        via="portal",
+    )

@@ -213,3 +213,12 @@ def client_personal_data_erase(*, client_id: int) -> str:
         BlacklistedToken.objects.get_or_create(token=token)
     principal_cache_clear(client_id=client.pk)
     return pseudonym
+
+
+def api_key_revoke_own(*, client_id: int, key_id: int) -> bool:
+    """Revoke the client's key ``key_id``; False when the client has no such key (another's is none)."""
+    api_key = ApiKey.objects.filter(client_id=client_id, pk=key_id).first()
+    if api_key is None:
+        return False
+    api_key_revoke(api_key=api_key)
+    return True

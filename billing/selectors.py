@@ -75,7 +75,7 @@ EXPORT_COLUMNS = (
 
 
 def ledger_export_rows(
-    *, client_id: int, since: datetime | None = None, until: datetime | None = None
+    *, client_id: int, since: datetime | None = None, until: datetime | None = None, newest_first: bool = False
 ) -> Iterator[dict[str, Any]]:
     """The client's ledger, oldest first: every paid call (``type`` "paid_call", ``amount`` negative)
     and every credit, as flat rows with the keys of :data:`EXPORT_COLUMNS`; ``since`` inclusive,
@@ -86,7 +86,8 @@ def ledger_export_rows(
         entries = entries.filter(created_at__gte=since)
     if until is not None:
         entries = entries.filter(created_at__lt=until)
-    rows = entries.order_by("created_at", "id").values_list(
+    order = ("-created_at", "-id") if newest_first else ("created_at", "id")
+    rows = entries.order_by(*order).values_list(
         "id", "created_at", "kind", "amount", "balance_after", "reason", "request_ref", "idempotency_key", "purchase_id"
     )
     for entry_id, at, kind, amount, balance_after, reason, request, key, purchase in rows.iterator(chunk_size=2000):

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+from axes.middleware import AxesMiddleware
+from csp.middleware import CSPMiddleware
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
@@ -68,3 +71,20 @@ class BrowserAuthenticationMiddleware(_BrowserOnly, AuthenticationMiddleware):
 
 class BrowserMessageMiddleware(_BrowserOnly, MessageMiddleware):
     pass
+
+
+class BrowserCSPMiddleware(_BrowserOnly, CSPMiddleware):
+    """The Content-Security-Policy header on browser pages (portal, admin); the API answers JSON."""
+
+
+class BrowserAxesMiddleware:
+    """django-axes' lockout answer for browser sign-ins; the API's token endpoint has its own throttle."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+        self._axes = AxesMiddleware(get_response)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if request.path_info.startswith(API_PREFIX):
+            return self.get_response(request)
+        return self._axes(request)

@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "ingest",
     "webhooks",
     "privacy",
+    "portal",
+    "axes",  # login attempts: counted and locked out (portal and admin sign-in)
 ]
 
 MIDDLEWARE = [
@@ -68,6 +70,9 @@ MIDDLEWARE = [
     "config.middleware.BrowserAuthenticationMiddleware",
     "config.middleware.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.BrowserCSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout answer.
+    "config.middleware.BrowserAxesMiddleware",
 ]
 if env.bool("MAAS_METRICS", default=True):
     # Prometheus request metrics (django-prometheus's, two series a request: see config/metrics.py);
@@ -165,6 +170,46 @@ if QUEUE_IN_PROCESS:
     MIDDLEWARE.append("ingest.embedded.EmbeddedWorkerMiddleware")
 
 # --- Auth -----------------------------------------------------------------------------------
+# django-axes first: it refuses a locked-out username/address before the password is even checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+# Per username AND address: one attacker cannot lock every user out, nor spread guesses over addresses
+# for one user beyond the limit from each.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# Its middleware is there, wrapped so it stays off the API's path (config.middleware.BrowserAxesMiddleware).
+SILENCED_SYSTEM_CHECKS = ["axes.W002"]
+LOGIN_URL = "/portal/login/"
+LOGIN_REDIRECT_URL = "/portal/"
+# Browser sessions (portal, admin). Secure cookies (HTTPS only) and HSTS in production: set
+# DJANGO_SECURE_COOKIES=true there (deploy/k8s/config.yaml does); `make run` serves plain HTTP.
+SECURE_COOKIES = env.bool("DJANGO_SECURE_COOKIES", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_COOKIES
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_SECONDS", default=8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31_536_000 if SECURE_COOKIES else 0)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp) for the browser pages: nothing but our own origin; no inline
+# script at all (the portal has none), images also as data: (the playground's PNG). Not under
+# /api/ (JSON, and the Swagger page's inline bootstrap) — see config.middleware.BrowserCSPMiddleware.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

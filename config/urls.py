@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/", include("accounts.urls")),
     path("api/", include("webhooks.urls")),
     path("admin/", admin.site.urls),
+    path("portal/", include("portal.urls")),
 ]
 if "django_prometheus" in settings.INSTALLED_APPS:
     urlpatterns.append(path("", include("django_prometheus.urls")))
