@@ -16,7 +16,7 @@ class Principal:
     user_id: int
     roles: frozenset[str]
     is_staff: bool
-    via: Literal["api_key", "jwt"]
+    via: Literal["api_key", "jwt", "portal"]
     api_key_id: int | None = None
 
     def has_role(self, role: str) -> bool:

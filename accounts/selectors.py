@@ -3,13 +3,14 @@ caches what authentication needs of a key, and writes live in ``accounts.service
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.keys import key_matches, key_prefix
 from accounts.models import ApiKey, Client, Subscription
+from accounts.principal import Principal
 from accounts.roles import GROUP_ROLES, PREMIUM_AI
 
 
@@ -122,3 +123,56 @@ def client_credentials_version(*, client_id: int) -> int:
         .first()
     )
     return CREDENTIALS_REVOKED if version is None else int(version)
+
+
+def client_profile_export(*, client_id: int) -> dict[str, Any]:
+    """Everything accounts stores about a client, for a data export: profile, roles, subscriptions,
+    and each API key's metadata (never a key: only its hash is stored, and that is not exported)."""
+    client = Client.objects.select_related("user").get(pk=client_id)
+    user = client.user
+    return {
+        "client": {
+            "id": client.pk,
+            "name": client.name,
+            "is_active": client.is_active,
+            "created_at": client.created_at,
+        },
+        "user": {
+            "username": user.get_username(),
+            "email": getattr(user, "email", ""),
+            "first_name": getattr(user, "first_name", ""),
+            "last_name": getattr(user, "last_name", ""),
+            "is_active": user.is_active,
+            "is_staff": user.is_staff,
+            "date_joined": getattr(user, "date_joined", None),
+            "last_login": user.last_login,
+        },
+        "roles": sorted(client_group_roles(client=client)),
+        "subscriptions": list(
+            Subscription.objects.filter(client=client).values("plan", "starts_at", "ends_at", "note", "created_at")
+        ),
+        "api_keys": list(
+            ApiKey.objects.filter(client=client).values("prefix", "name", "created_at", "last_used_at", "revoked_at")
+        ),
+    }
+
+
+def client_for_user(*, user_id: int) -> Client | None:
+    """The active client a signed-in (portal) user is; None for an operator without one."""
+    return Client.objects.filter(user_id=user_id, is_active=True, user__is_active=True).first()
+
+
+def api_keys_of(*, client_id: int) -> list[ApiKey]:
+    """The client's keys, newest first, revoked ones included (the portal lists them)."""
+    return list(ApiKey.objects.filter(client_id=client_id).order_by("-created_at", "-id"))
+
+
+def portal_principal(*, client: Client) -> Principal:
+    """The caller the portal acts as, for the paid steps it shares with the API (the playground)."""
+    return Principal(
+        client_id=client.pk,
+        user_id=client.user_id,
+        roles=client_roles(client=client),
+        is_staff=client.user.is_staff,
+        via="portal",
+    )

@@ -24,6 +24,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts import events
 from accounts.credentials import credentials_version_publish, credentials_version_remember, principal_cache_clear
 from accounts.keys import key_generate, key_hash, key_prefix
 from accounts.models import ApiKey, Client, Subscription
@@ -90,6 +91,7 @@ def api_key_create(*, client: Client, name: str = "") -> tuple[ApiKey, str]:
     prefix, raw_key = key_generate()
     api_key = ApiKey.objects.create(client=client, name=name, prefix=prefix, key_hash=key_hash(raw_key))
     principal_cache_clear(prefixes=[prefix])
+    _key_event(events.api_key_created, api_key)
     return api_key, raw_key
 
 
@@ -101,8 +103,14 @@ def api_key_revoke(*, api_key: ApiKey) -> None:
         if api_key.revoked_at is None:
             api_key.revoked_at = timezone.now()
             api_key.save(update_fields=["revoked_at"])
+            _key_event(events.api_key_revoked, api_key)
         client_credentials_revoke(client_id=api_key.client_id)
     principal_cache_clear(prefixes=[api_key.prefix])
+
+
+def _key_event(signal: Any, api_key: ApiKey) -> None:
+    details = {"client_id": api_key.client_id, "key_id": api_key.pk, "prefix": api_key.prefix, "name": api_key.name}
+    transaction.on_commit(lambda: signal.send(sender=ApiKey, **details))
 
 
 def client_credentials_revoke(*, client_id: int) -> None:
@@ -241,3 +249,47 @@ def tokens_refresh(*, raw_refresh: str) -> dict[str, Any]:
             raise AuthenticationFailed("Token revoked.", code="token_revoked")
         BlacklistedToken.objects.create(token=outstanding)
         return _token_pair(client)
+
+
+@transaction.atomic
+def client_personal_data_erase(*, client_id: int) -> str:
+    """Erase what identifies a client and lock it out, keeping its row (and id) so the books that
+    reference it still add up; returns the pseudonym it is known by from now on.
+
+    The name and username become ``erased-<id>``; e-mail and names are emptied; the password is made
+    unusable; client and user are deactivated; every key is revoked and loses its name; every
+    refresh token is blacklisted; its credentials version goes up, so an access JWT already issued
+    stops at once too.
+    """
+    client = Client.objects.select_for_update().select_related("user").get(pk=client_id)
+    pseudonym = f"erased-{client.pk}"
+    user = client.user
+    user.username = pseudonym
+    for field in ("email", "first_name", "last_name"):
+        if hasattr(user, field):
+            setattr(user, field, "")
+    user.set_unusable_password()
+    user.is_active = False
+    user.is_staff = user.is_superuser = False
+    user.save()
+    user.groups.clear()
+    client.name = pseudonym
+    client.is_active = False
+    client.save(update_fields=["name", "is_active"])
+    for api_key in ApiKey.objects.filter(client=client, revoked_at__isnull=True):
+        api_key_revoke(api_key=api_key)
+    ApiKey.objects.filter(client=client).update(name="")
+    Subscription.objects.filter(client=client).update(note="")
+    for token in OutstandingToken.objects.filter(user=user):
+        BlacklistedToken.objects.get_or_create(token=token)
+    client_credentials_revoke(client_id=client.pk)
+    return pseudonym
+
+
+def api_key_revoke_own(*, client_id: int, key_id: int) -> bool:
+    """Revoke the client's key ``key_id``; False when the client has no such key (another's is none)."""
+    api_key = ApiKey.objects.filter(client_id=client_id, pk=key_id).first()
+    if api_key is None:
+        return False
+    api_key_revoke(api_key=api_key)
+    return True

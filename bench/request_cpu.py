@@ -5,8 +5,10 @@ shares two cores with PostgreSQL, Redis and wrk. This one calls the WSGI applica
 one thread, on PostgreSQL + Redis, and reads the process's own CPU time (user + system) per
 request: the figure that optimising the Python side moves, free of the load generator's noise.
 Per run, in the same process: ``GET /api/health`` (the hello-world DRF view, the reference),
-the paid ``GET /api/memes?query=cat`` (API keys of 200 clients in turn) and ``POST /api/ingest``
-with the issue's example record.
+the paid ``GET /api/memes?query=cat`` (API keys of 200 clients in turn), the same for 200 other
+clients that each have a low-balance webhook threshold (far below their balance: the hot path's
+extra work is reading the thresholds back from the debit and comparing, no crossing) and
+``POST /api/ingest`` with the issue's example record.
 
     .venv/bin/python bench/request_cpu.py [--runs 5] [--requests 2000] [--no-report]
     .venv/bin/python bench/request_cpu.py --against main     # or a worktree: --against ../main
@@ -97,9 +99,9 @@ def _caller(application: Any, make_environ: Callable[[int], dict[str, Any]], exp
     return call
 
 
-def _prepare() -> tuple[list[str], str]:
+def _prepare() -> tuple[list[str], list[str], str]:
     """The billing benchmark's clients (sample catalogue, plenty of tokens, fresh keys) and an
-    ingest client with a fresh key. Returns (paying keys, ingest key)."""
+    ingest client with a fresh key. Returns (paying keys, paying keys with a threshold, ingest key)."""
     from billing_bench import _prepare as billing_clients_prepare
     from django.contrib.auth.models import Group
 
@@ -112,7 +114,21 @@ def _prepare() -> tuple[list[str], str]:
     sender = Client.objects.filter(name="cpu-bench-ingest").first() or client_create(
         name="cpu-bench-ingest", roles=[INGEST]
     )
-    return spread[:PAYING_CLIENTS], api_key_create(client=sender, name="cpu-bench")[1]
+    from accounts.selectors import api_key_find
+    from billing.models import TokenAccount
+
+    plain, watched = spread[:PAYING_CLIENTS], spread[PAYING_CLIENTS : 2 * PAYING_CLIENTS]
+
+    def ids(keys: list[str]) -> list[int]:
+        return [found.client_id for key in keys if (found := api_key_find(raw_key=key)) is not None]
+
+    # What webhooks.services sets for a client with a balance.below_threshold webhook. A version of the
+    # code from before webhooks (--against) has no thresholds: both groups are then plain paid calls.
+    if not any(field.name == "alert_thresholds" for field in TokenAccount._meta.get_fields()):
+        return plain, watched, api_key_create(client=sender, name="cpu-bench")[1]
+    TokenAccount.objects.filter(client_id__in=ids(plain)).update(alert_thresholds=None)
+    TokenAccount.objects.filter(client_id__in=ids(watched)).update(alert_thresholds=[10, 100])
+    return plain, watched, api_key_create(client=sender, name="cpu-bench")[1]
 
 
 def _cpu_per_request(call: Callable[[int], None], requests: int) -> float:
@@ -128,6 +144,7 @@ def _cpu_per_request(call: Callable[[int], None], requests: int) -> float:
 SCENARIOS = (
     "hello-world DRF view `GET /api/health` (reference)",
     "paid `GET /api/memes?query=cat` (200 clients in turn)",
+    "paid `GET /api/memes?query=cat`, 200 other clients with a webhook threshold",
     "`POST /api/ingest` (the issue's example record)",
 )
 
@@ -152,15 +169,18 @@ def _measure(runs: int, requests: int) -> list[dict[str, float]]:
 
     # Accept only, no in-process worker draining the outbox on the same CPU (emptied at the end).
     settings.INGEST = {**getattr(settings, "INGEST", {}), "EMBEDDED_WORKER": False}
-    keys, ingest_key = _prepare()
+    keys, watched_keys, ingest_key = _prepare()
     os.environ["MAAS_WARM_ON_START"] = "1"
     from config.wsgi import application
 
     body = json.dumps(EXAMPLE_RECORD).encode()
-    health, paid, ingest = SCENARIOS
+    health, paid, watched, ingest = SCENARIOS
     scenarios = {
         health: _caller(application, lambda i: _environ("GET", "/api/health"), 200),
         paid: _caller(application, lambda i: _environ("GET", "/api/memes", "query=cat", keys[i % len(keys)]), 200),
+        watched: _caller(
+            application, lambda i: _environ("GET", "/api/memes", "query=cat", watched_keys[i % len(watched_keys)]), 200
+        ),
         ingest: _caller(application, lambda i: _environ("POST", "/api/ingest", key=ingest_key, body=body), 202),
     }
     figures = [{name: _cpu_per_request(call, requests) for name, call in scenarios.items()} for _ in range(runs)]

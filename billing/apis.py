@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
@@ -12,16 +17,19 @@ from accounts.principal import Principal, principal_of
 from accounts.roles import BILLING_TOPUP
 from accounts.selectors import client_exists
 from billing.exceptions import ClientNotFound
-from billing.selectors import account_balance, usage_for
+from billing.export import csv_stream, json_stream
+from billing.selectors import account_balance, ledger_export_rows, usage_for
 from billing.serializers import (
     BalanceOutputSerializer,
     ClientQuerySerializer,
     TopUpInputSerializer,
     TopUpOutputSerializer,
+    UsageExportQuerySerializer,
     UsageOutputSerializer,
     UsageQuerySerializer,
 )
 from billing.services import prices, topup_create
+from config.negotiation import FastContentNegotiation
 
 _AUTH_ERRORS = {
     401: OpenApiResponse(description="Missing, unknown, revoked or malformed credentials"),
@@ -82,6 +90,50 @@ class UsageApi(APIView):
         client_id = _target_client_id(principal_of(request), data.get("client"))
         usage = usage_for(client_id=client_id, days=data["days"], recent=data["recent"])
         return Response(UsageOutputSerializer(usage).data)
+
+
+class _FormatIsOurs(FastContentNegotiation):
+    """``?format=`` is this API's own parameter (csv/json), not DRF's renderer override."""
+
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)  # type: ignore[assignment]
+
+
+def _day_start(day: date | None) -> datetime | None:
+    return None if day is None else datetime.combine(day, time.min, tzinfo=UTC)
+
+
+class UsageExportApi(APIView):
+    permission_classes = [IsClient]
+    content_negotiation_class = _FormatIsOurs
+
+    @extend_schema(
+        summary="Every paid call and ledger entry of the caller between two days, streamed as CSV or JSON",
+        parameters=[UsageExportQuerySerializer],
+        responses={
+            200: OpenApiResponse(OpenApiTypes.BINARY, description="text/csv or application/json"),
+            **_CLIENT_ERRORS,
+        },
+        tags=["billing"],
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        params = UsageExportQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        client_id = _target_client_id(principal_of(request), data.get("client"))
+        since, last = data.get("from"), data.get("to")
+        rows = ledger_export_rows(
+            client_id=client_id,
+            since=_day_start(since),
+            until=None if last is None else _day_start(last + timedelta(days=1)),
+        )
+        name = f"maas-usage-{client_id}-{since or 'start'}-{last or 'now'}.{data['format']}"
+        if data["format"] == "csv":
+            response = StreamingHttpResponse(csv_stream(rows), content_type="text/csv; charset=utf-8")
+        else:
+            stream = json_stream(rows, client_id=client_id, since=since, until=last)
+            response = StreamingHttpResponse(stream, content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
 
 
 class TopUpCreateApi(APIView):

@@ -37,6 +37,11 @@ class TokenAccount(models.Model):
     balance = models.BigIntegerField(default=0)
     tokens_spent = models.BigIntegerField(default=0)
     paid_calls = models.BigIntegerField(default=0)
+    # The balances below which the client wants to be told (webhooks keeps them in step with its
+    # subscriptions through billing.services.account_alert_thresholds_set). A debit reads them in the
+    # statement that changes the balance, so telling "crossed one" costs no extra query; NULL (the
+    # usual case) costs nothing at all.
+    alert_thresholds = models.JSONField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
 

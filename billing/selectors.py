@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, F, Q, Sum, Window
@@ -59,6 +59,49 @@ def usage_for(*, client_id: int, days: int = 30, recent: int = 20) -> dict[str, 
             for row in last_calls
         ],
     }
+
+
+EXPORT_COLUMNS = (
+    "ledger_entry_id",
+    "at",
+    "type",
+    "amount",
+    "balance_after",
+    "reason",
+    "request",
+    "idempotency_key",
+    "purchase_id",
+)
+
+
+def ledger_export_rows(
+    *, client_id: int, since: datetime | None = None, until: datetime | None = None, newest_first: bool = False
+) -> Iterator[dict[str, Any]]:
+    """The client's ledger, oldest first: every paid call (``type`` "paid_call", ``amount`` negative)
+    and every credit, as flat rows with the keys of :data:`EXPORT_COLUMNS`; ``since`` inclusive,
+    ``until`` exclusive. Read in chunks (a server-side cursor on PostgreSQL), so a history of
+    millions of calls streams in constant memory."""
+    entries = LedgerEntry.objects.filter(account_id=client_id)
+    if since is not None:
+        entries = entries.filter(created_at__gte=since)
+    if until is not None:
+        entries = entries.filter(created_at__lt=until)
+    order = ("-created_at", "-id") if newest_first else ("created_at", "id")
+    rows = entries.order_by(*order).values_list(
+        "id", "created_at", "kind", "amount", "balance_after", "reason", "request_ref", "idempotency_key", "purchase_id"
+    )
+    for entry_id, at, kind, amount, balance_after, reason, request, key, purchase in rows.iterator(chunk_size=2000):
+        yield {
+            "ledger_entry_id": entry_id,
+            "at": at,
+            "type": "paid_call" if kind == LedgerEntry.Kind.DEBIT else "credit",
+            "amount": amount,
+            "balance_after": balance_after,
+            "reason": reason,
+            "request": request,
+            "idempotency_key": key,
+            "purchase_id": purchase,
+        }
 
 
 @dataclasses.dataclass

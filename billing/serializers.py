@@ -72,6 +72,24 @@ class UsageQuerySerializer(ClientQuerySerializer):
     recent = serializers.IntegerField(required=False, min_value=0, max_value=200, default=20)
 
 
+class UsageExportQuerySerializer(ClientQuerySerializer):
+    # `from` is a Python keyword: declared through the class namespace, which the metaclass reads.
+    locals()["from"] = serializers.DateField(
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        help_text="First day (UTC, YYYY-MM-DD), inclusive. Default: the first entry.",
+    )
+    to = serializers.DateField(
+        required=False, input_formats=["%Y-%m-%d"], help_text="Last day (UTC, YYYY-MM-DD), inclusive. Default: today."
+    )
+    format = serializers.ChoiceField(choices=["csv", "json"], default="csv")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("from") and attrs.get("to") and attrs["from"] > attrs["to"]:
+            raise serializers.ValidationError({"from": ["Must not be after `to`."]})
+        return attrs
+
+
 class BalanceOutputSerializer(serializers.Serializer):
     client_id = serializers.IntegerField()
     balance = serializers.IntegerField()

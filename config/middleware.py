@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from axes.middleware import AxesMiddleware
+from csp.middleware import CSPMiddleware
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
@@ -83,3 +85,7 @@ class BrowserAxesMiddleware(AxesMiddleware):
         if request.path_info.startswith(API_PREFIX):
             return self.get_response(request)
         return super().__call__(request)
+
+
+class BrowserCSPMiddleware(_BrowserOnly, CSPMiddleware):
+    """The Content-Security-Policy header on browser pages (portal, admin); the API answers JSON."""

@@ -59,6 +59,10 @@ INSTALLED_APPS = [
     "accounts",
     "billing",
     "ingest",
+    "webhooks",
+    "privacy",
+    "portal",
+    "axes",  # login attempts: counted and locked out (portal and admin sign-in)
 ]
 
 MIDDLEWARE = [
@@ -74,7 +78,8 @@ MIDDLEWARE = [
     "config.middleware.BrowserAuthenticationMiddleware",
     "config.middleware.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, as django-axes requires: turns a locked-out admin login into its 429 page.
+    "config.middleware.BrowserCSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout answer.
     "config.middleware.BrowserAxesMiddleware",
 ]
 if env.bool("MAAS_METRICS", default=True):
@@ -191,6 +196,38 @@ AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_CLIENT_IP_CALLABLE = "config.proxies.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# Its middleware is there, wrapped so it stays off the API's path (config.middleware.BrowserAxesMiddleware).
+SILENCED_SYSTEM_CHECKS = ["axes.W002"]
+LOGIN_URL = "/portal/login/"
+LOGIN_REDIRECT_URL = "/portal/"
+# Browser sessions (portal, admin). Secure cookies (HTTPS only) and HSTS in production: set
+# DJANGO_SECURE_COOKIES=true there (deploy/k8s/config.yaml does); `make run` serves plain HTTP.
+SECURE_COOKIES = env.bool("DJANGO_SECURE_COOKIES", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_COOKIES
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_SECONDS", default=8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31_536_000 if SECURE_COOKIES else 0)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp) for the browser pages: nothing but our own origin; no inline
+# script at all (the portal has none), images also as data: (the playground's PNG). Not under
+# /api/ (JSON, and the Swagger page's inline bootstrap) — see config.middleware.BrowserCSPMiddleware.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -259,6 +296,8 @@ INGEST = {
     "QUEUE_NAME": env.str("INGEST_QUEUE", default="ingest"),
     # Records per relayed message (see ingest/conf.py).
     "RELAY_BATCH": env.int("INGEST_RELAY_BATCH", default=500),
+    # Days sent-from-ip is kept whole, then truncated to /24 (docs/privacy.md).
+    "IP_RETENTION_DAYS": env.int("INGEST_IP_RETENTION_DAYS", default=30),
 }
 # Memes (memes/conf.py lists every key and its default).
 MEMES = {
@@ -287,6 +326,17 @@ BILLING = {
     },
     "IDEMPOTENCY_TTL_HOURS": env.int("BILLING_IDEMPOTENCY_TTL_HOURS", default=24),
     "TOPUP_MAX_TOKENS": env.int("BILLING_TOPUP_MAX_TOKENS", default=10_000_000),  # per top-up
+}
+
+# Webhooks (webhooks/conf.py lists every key and its default).
+WEBHOOKS = {
+    "QUEUE_NAME": env.str("WEBHOOKS_QUEUE", default="webhooks"),
+    # Off in production: deliveries to loopback/private/link-local addresses are refused (SSRF).
+    "ALLOW_PRIVATE_ADDRESSES": env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False),
+    "MAX_ATTEMPTS": env.int("WEBHOOKS_MAX_ATTEMPTS", default=10),
+    "TIMEOUT_SECONDS": env.float("WEBHOOKS_TIMEOUT_SECONDS", default=5.0),
+    # The key signing secrets are derived from (empty: DJANGO_SECRET_KEY); see webhooks/models.py.
+    "SECRET_KEY": env.str("WEBHOOKS_SECRET_KEY", default=""),
 }
 
 # --- Logging: JSON lines on stderr, with the request id (config/logs.py) ----------------------

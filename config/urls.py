@@ -24,7 +24,9 @@ urlpatterns = [
     path("api/", include("ingest.urls")),
     path("api/", include("billing.urls")),
     path("api/", include("accounts.urls")),
+    path("api/", include("webhooks.urls")),
     path("admin/", admin.site.urls),
+    path("portal/", include("portal.urls")),
 ]
 if "django_prometheus" in settings.INSTALLED_APPS:
     from config.metrics import metrics_view

@@ -43,6 +43,9 @@ DEFAULTS: dict[str, Any] = {
     "STORE_MIN_BACKOFF_MS": 1_000,
     "STORE_MAX_BACKOFF_MS": 600_000,
     "STORE_TIME_LIMIT_MS": 120_000,
+    # Days a record's sent-from-ip is kept whole; then `manage.py ingest_ip_retention` truncates it to
+    # its /24 network (docs/privacy.md says why truncation rather than a keyed hash).
+    "IP_RETENTION_DAYS": 30,
 }
 
 

@@ -63,3 +63,19 @@ def outbox_depth() -> tuple[int, datetime | None]:
     workers keep up, and its size is what an alert looks at when they do not."""
     row = IngestOutbox.objects.aggregate(count=Count("pk"), oldest=Min("received_at"))
     return int(row["count"]), row["oldest"]
+
+
+def records_export(*, client_id: int) -> dict[str, list[dict[str, Any]]]:
+    """Every record the client sent that is still here: stored, queued, or failed (a data export)."""
+    stored = IngestRecord.objects.filter(client_id=client_id).order_by("id")
+    # Plain dicts: the export document is JSON, whatever the queryset's row types.
+    exported: dict[str, Any] = {
+        "stored": list(
+            stored.values("uuid", "ts", "sender", "message", "sent_from_ip", "priority", "received_at", "stored_at")
+        ),
+        "queued": list(IngestOutbox.objects.filter(client_id=client_id).values("uuid", "payload", "received_at")),
+        "failed": list(
+            IngestFailedRecord.objects.filter(client_id=client_id).values("uuid", "payload", "error", "failed_at")
+        ),
+    }
+    return exported

@@ -10,6 +10,7 @@ transaction with its removal from the outbox, until ``failed_records_replay`` pu
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
 import uuid
 from collections.abc import Iterable
@@ -332,3 +333,51 @@ def failed_records_replay(*, limit: int | None = None, uuids: Iterable[uuid.UUID
     if rows:
         logger.info("failed records put back in the outbox count=%d", len(rows))
     return len(rows)
+
+
+def ip_truncate(address: str) -> str:
+    """The /24 network of an IPv4 address, as an address: 203.0.113.77 → 203.0.113.0."""
+    return str(ipaddress.ip_network(f"{address}/24", strict=False).network_address)
+
+
+def sent_from_ip_pseudonymise(*, older_than: timedelta | None = None, batch: int = 5000) -> int:
+    """Truncate to /24 the sent-from-ip of records received more than ``older_than`` ago (default:
+    IP_RETENTION_DAYS), stored and failed ones; returns how many were changed. Idempotent: a
+    truncated address ends in .0 and is skipped, so the command can run as often as wanted."""
+    cutoff = timezone.now() - (
+        older_than if older_than is not None else timedelta(days=ingest_setting("IP_RETENTION_DAYS"))
+    )
+    changed = 0
+    stale = (
+        IngestRecord.objects.filter(received_at__lt=cutoff, sent_from_ip__isnull=False)
+        .exclude(sent_from_ip__endswith=".0")
+        .order_by("id")
+    )
+    while rows := list(stale.values_list("id", "sent_from_ip")[:batch]):
+        by_network: dict[str, list[int]] = {}
+        for pk, address in rows:
+            if address is not None:  # excluded by the filter; the type does not know
+                by_network.setdefault(ip_truncate(address), []).append(pk)
+        with transaction.atomic():
+            for network, pks in by_network.items():
+                IngestRecord.objects.filter(pk__in=pks).update(sent_from_ip=network)
+        changed += len(rows)
+    # Failed records keep the record as queued (a JSON payload) until replayed: the same rule.
+    failed = IngestFailedRecord.objects.filter(failed_at__lt=cutoff, payload__ip__isnull=False)
+    for record in failed.only("pk", "payload").iterator(chunk_size=1000):
+        address = record.payload.get("ip")
+        if isinstance(address, str) and not address.endswith(".0"):
+            record.payload["ip"] = ip_truncate(address)
+            record.save(update_fields=["payload"])
+            changed += 1
+    return changed
+
+
+@transaction.atomic
+def client_records_erase(*, client_id: int) -> int:
+    """Delete every record the client sent (stored, queued, failed); returns how many."""
+    total = 0
+    for model in (IngestRecord, IngestOutbox, IngestFailedRecord):
+        deleted, _ = model.objects.filter(client_id=client_id).delete()
+        total += deleted
+    return total

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from time import perf_counter
+from typing import Any
 
 from memes import metrics
 from memes.exceptions import NoMatch
 from memes.geo import Place, geo_warm, place_for
+from memes.models import Meme
 from memes.search.engine import MemeHit
 from memes.search.holder import index_holder
 from memes.text import words
@@ -138,3 +140,10 @@ def memes_warm() -> None:
 def search_index_reset() -> None:
     """Forget this process's index; the next search rebuilds it (tests use this for isolation)."""
     index_holder.reset()
+
+
+def memes_owned_export(*, client_id: int) -> list[dict[str, Any]]:
+    """The AI memes generated for the client (a data export); catalogue memes belong to no one."""
+    owned = Meme.objects.filter(owner_id=client_id).order_by("id")
+    rows: Any = owned.values("id", "template", "text", "kind", "generator", "language", "place_name", "created_at")
+    return list(rows)

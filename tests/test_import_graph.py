@@ -11,13 +11,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("accounts", "billing", "memes", "ingest")
+APPS = ("accounts", "billing", "memes", "ingest", "webhooks", "privacy", "portal")
 # What another app may import from each app, besides its services and selectors.
 PUBLIC = {
-    "accounts": {"principal", "permissions", "roles", "throttling"},  # what other apps' views need
-    "billing": {"exceptions"},
+    # events: the signals an app sends, for others to connect to (webhooks does).
+    "accounts": {"principal", "permissions", "roles", "throttling", "events"},  # what other apps' views need
+    "billing": {"exceptions", "events", "export"},  # export: the CSV/JSON streams (API and portal)
     "memes": {"exceptions"},
     "ingest": {"exceptions"},
+    "webhooks": {"exceptions"},
+    "privacy": set(),
+    "portal": set(),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -11,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.selectors import client_exists
+from billing import events
 from billing import metrics
 from billing.exceptions import ClientNotFound, PurchaseConflict
 from billing.models import LedgerEntry, TokenAccount
@@ -52,6 +54,17 @@ def account_credit(
             actor=actor[:150],
             created_at=now,
         )
+    transaction.on_commit(
+        lambda: events.account_credited.send(
+            sender=TokenAccount,
+            client_id=client_id,
+            amount=amount,
+            balance=entry.balance_after,
+            ledger_entry_id=entry.pk,
+            purchase_id=purchase_id,
+            reason=entry.reason,
+        )
+    )
     logger.info("credit client_id=%s amount=%s balance=%s actor=%s", client_id, amount, entry.balance_after, actor)
     return entry
 
@@ -93,6 +106,16 @@ def topup_create(*, client_id: int, tokens: int, purchase_id: str, actor: str = 
     metrics.TOPUPS["credited"].inc()
     metrics.TOPUP_TOKENS.inc(entry.amount)
     return _result(entry, replayed=False)
+
+
+def account_alert_thresholds_set(*, client_id: int, thresholds: Iterable[int]) -> None:
+    """The balances below which :data:`billing.events.balance_threshold_crossed` is sent for this
+    client (none: never). The owner of the subscriptions (webhooks) sets the whole list each time."""
+    values = sorted({int(t) for t in thresholds if int(t) > 0})
+    account_ensure(client_id=client_id)
+    # No lock needed: a debit reads the list in the statement that changes the balance, so it sees
+    # either the old list or the new one, and either is a correct answer for a call made meanwhile.
+    TokenAccount.objects.filter(client_id=client_id).update(alert_thresholds=values or None)
 
 
 def _purchase_entry(purchase_id: str) -> LedgerEntry | None:

@@ -39,6 +39,7 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
+from billing import events
 from billing.conf import billing_setting
 from billing.exceptions import IdempotencyKeyReused, InsufficientTokens
 from billing.idempotency import idempotency_key_read, request_fingerprint
@@ -125,7 +126,7 @@ def account_debit(
 
     charge = _charge_single_statement if _single_statement() else _charge_locked
     try:
-        entry_id, balance_after = charge(
+        entry_id, balance_after, thresholds = charge(
             client_id=client_id,
             amount=amount,
             reason=reason[:200],
@@ -143,9 +144,46 @@ def account_debit(
         if replay is None:
             raise
         return replay
+    if balance_after == 0 or thresholds is not None:  # the usual call is neither: one comparison
+        _balance_events(
+            client_id=client_id, amount=amount, balance_after=balance_after, thresholds=thresholds, entry_id=entry_id
+        )
     return PaidCallResult(
         payload=payload, price=amount, charged=amount, balance=balance_after, replayed=False, ledger_entry_id=entry_id
     )
+
+
+def _balance_events(*, client_id: int, amount: int, balance_after: int, thresholds: Any, entry_id: int) -> None:
+    """Tell the apps that listen (webhooks) what this debit crossed, once it is committed.
+
+    The crossing is read from the balance before and after this very debit, both known from the
+    statement that made it: a threshold ``t`` is crossed when ``after < t <= before``. Calls made
+    while already below it cross nothing, so each crossing is told once, whatever the concurrency
+    (debits of one account are serialised by its row lock, so their before/after ranges never overlap).
+    """
+    before = balance_after + amount
+    if isinstance(thresholds, str):  # the raw cursor hands jsonb over as text
+        thresholds = json.loads(thresholds)
+    crossed = [t for t in thresholds or () if balance_after < t <= before]
+    depleted = balance_after == 0
+
+    def send() -> None:
+        for threshold in crossed:
+            events.balance_threshold_crossed.send(
+                sender=TokenAccount,
+                client_id=client_id,
+                threshold=threshold,
+                balance=balance_after,
+                balance_before=before,
+                ledger_entry_id=entry_id,
+            )
+        if depleted:
+            events.balance_depleted.send(
+                sender=TokenAccount, client_id=client_id, balance_before=before, ledger_entry_id=entry_id
+            )
+
+    if crossed or depleted:
+        transaction.on_commit(send)
 
 
 def _single_statement() -> bool:
@@ -192,7 +230,7 @@ def _charge_sql(with_idempotency: bool) -> str:
                    paid_calls = paid_calls + 1,
                    updated_at = %(now)s
              WHERE client_id = %(client_id)s AND balance >= %(amount)s
-         RETURNING client_id, balance
+         RETURNING client_id, balance, alert_thresholds
         ), entry AS (
             INSERT INTO {entry}
                    (account_id, kind, amount, balance_after, reason, request_ref, idempotency_key, actor, created_at)
@@ -207,7 +245,7 @@ def _charge_sql(with_idempotency: bool) -> str:
             SELECT %(client_id)s, %(key)s, %(fingerprint)s, %(response)s::jsonb, %(amount)s, balance_after, id, %(now)s
               FROM entry
         )"""
-    return sql + " SELECT id, balance_after FROM entry"
+    return sql + " SELECT entry.id, entry.balance_after, debit.alert_thresholds FROM entry, debit"
 
 
 def _charge_single_statement(
@@ -220,7 +258,7 @@ def _charge_single_statement(
     idempotency_key: str | None,
     fingerprint: str,
     stored_json: str | None,
-) -> tuple[int, int]:
+) -> tuple[int, int, Any]:
     """PostgreSQL: lock, check, debit, ledger and idempotency record in one statement.
 
     The UPDATE takes the account row's lock (the lock ``select_for_update()`` would take) and holds
@@ -248,7 +286,7 @@ def _charge_single_statement(
         row = cursor.fetchone()
     if row is None:  # no account, or balance < amount: nothing was written
         raise InsufficientTokens(balance=account_balance(client_id=client_id), price=amount)
-    return row[0], row[1]
+    return row[0], row[1], row[2]
 
 
 def _charge_locked(
@@ -261,7 +299,7 @@ def _charge_locked(
     idempotency_key: str | None,
     fingerprint: str,
     stored_json: str | None,
-) -> tuple[int, int]:
+) -> tuple[int, int, Any]:
     """Portable charge (SQLite, or PostgreSQL when the single statement is switched off)."""
     now = timezone.now()
     with transaction.atomic():
@@ -269,8 +307,9 @@ def _charge_locked(
         # balance of 1, both pass the check and both debit (a lost update: balance -1, or a
         # constraint error after serving). On SQLite the IMMEDIATE transaction has already taken the
         # database's write lock, which serialises the same way.
-        balance = TokenAccount.objects.select_for_update().filter(client_id=client_id).values_list("balance", flat=True)
-        current = balance.first()
+        locked = TokenAccount.objects.select_for_update().filter(client_id=client_id)
+        found = locked.values_list("balance", "alert_thresholds").first()
+        current, thresholds = found if found is not None else (None, None)
         if current is None or current < amount:
             raise InsufficientTokens(balance=current or 0, price=amount)
         TokenAccount.objects.filter(client_id=client_id).update(
@@ -301,7 +340,7 @@ def _charge_locked(
                 ledger_entry=entry,
                 created_at=now,
             )
-    return entry.pk, entry.balance_after
+    return entry.pk, entry.balance_after, thresholds
 
 
 def idempotency_records_purge(*, older_than: timedelta | None = None) -> int:

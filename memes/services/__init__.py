@@ -7,6 +7,7 @@
 """
 
 from memes.services.catalogue import ImportSummary, RowError, catalogue_changed, catalogue_import
+from memes.services.owned import memes_owned_erase
 from memes.services.serving import Served, meme_serve, meme_serve_by_id
 
 __all__ = [
@@ -17,4 +18,5 @@ __all__ = [
     "catalogue_import",
     "meme_serve",
     "meme_serve_by_id",
+    "memes_owned_erase",
 ]
