@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from axes.middleware import AxesMiddleware
 from csp.middleware import CSPMiddleware

@@ -51,7 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
-    "axes",  # login attempts limited per address: the admin and POST /api/auth/token
+    "axes",  # login attempts limited per address: the admin, the portal and POST /api/auth/token
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_dramatiq",
@@ -62,7 +62,6 @@ INSTALLED_APPS = [
     "webhooks",
     "privacy",
     "portal",
-    "axes",  # login attempts: counted and locked out (portal and admin sign-in)
 ]
 
 MIDDLEWARE = [

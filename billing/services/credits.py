@@ -12,8 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.selectors import client_exists
-from billing import events
-from billing import metrics
+from billing import events, metrics
 from billing.exceptions import ClientNotFound, PurchaseConflict
 from billing.models import LedgerEntry, TokenAccount
 
