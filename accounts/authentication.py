@@ -83,6 +83,7 @@ class ClientJWTAuthentication(JWTAuthentication):
                 roles=roles_at(token.get("roles", []), _premium_ends(token.get("premium_until")), time.time()),
                 is_staff=bool(token.get("staff", False)),
                 via="jwt",
+                max_rating=token.get("max_rating") or None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise AuthenticationFailed("Token carries no client.", code="token_not_valid") from exc

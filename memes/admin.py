@@ -4,21 +4,43 @@ from django.contrib import admin
 from django.db import models
 
 from memes.models import CatalogueState, Meme
-from memes.services import catalogue_changed
+from memes.services import catalogue_changed, meme_rerate
 
 
 @admin.register(Meme)
 class MemeAdmin(admin.ModelAdmin):
-    list_display = ("id", "template", "short_text", "kind", "language", "is_safe", "unsafe_reason", "source_id")
-    list_filter = ("kind", "is_safe", "language")
+    list_display = (
+        "id",
+        "template",
+        "short_text",
+        "kind",
+        "language",
+        "rating",
+        "rating_reason",
+        "hidden",
+        "source_id",
+    )
+    list_filter = ("kind", "rating", "hidden", "rating_locked", "language")
     search_fields = ("text", "template", "=source_id")
-    readonly_fields = ("created_at", "updated_at")
+    # Ratings change through moderation (recorded decisions), never by editing the fields.
+    readonly_fields = (
+        "rating",
+        "rating_reason",
+        "rating_locked",
+        "hidden",
+        "is_safe",
+        "unsafe_reason",
+        "created_at",
+        "updated_at",
+    )
     list_per_page = 50
     show_full_result_count = False  # COUNT(*) over 100k+ rows on every page is wasted work
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     # Edits here change what search serves: tell the search indexes of every process.
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        if not obj.rating_locked:
+            meme_rerate(meme=obj)  # an edited caption is rated again, unless an operator decided
         super().save_model(request, obj, form, change)
         catalogue_changed()
 

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from django.db import models
 
+from memes.rating.levels import LEVELS
+
+RATING_CHOICES = [(level, level) for level in LEVELS]
+
 
 class Meme(models.Model):
     class Kind(models.TextChoices):
@@ -32,8 +36,21 @@ class Meme(models.Model):
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEXT)
     generator = models.CharField(max_length=16, blank=True, help_text='Blank for the catalogue; "local"/"openai".')
     language = models.CharField(max_length=2, blank=True, db_index=True, help_text="ISO 639-1; blank if unknown.")
-    is_safe = models.BooleanField(default=True)
+    is_safe = models.BooleanField(default=True, help_text="False when the rating is blocked: never served.")
     unsafe_reason = models.CharField(max_length=120, blank=True)
+    rating = models.CharField(
+        max_length=8,
+        choices=RATING_CHOICES,
+        default="g",
+        help_text="g < pg < pg-13 < r < blocked (memes.rating); served only within the caller's ceiling.",
+    )
+    rating_reason = models.CharField(max_length=120, blank=True, help_text="The rule that set the rating, masked.")
+    rating_locked = models.BooleanField(
+        default=False, help_text="An operator decided this rating: imports and rate_memes leave it alone."
+    )
+    hidden = models.BooleanField(
+        default=False, help_text="Reported by enough clients: served nowhere until an operator decides."
+    )
     owner = models.ForeignKey(
         "accounts.Client",
         on_delete=models.SET_NULL,
@@ -53,9 +70,11 @@ class Meme(models.Model):
             # The admin's and the fallback selectors' usual filter: safe memes of one language.
             models.Index(fields=["language", "is_safe"], name="memes_lang_safe_idx"),
             models.Index(fields=["kind"], name="memes_kind_idx"),
+            models.Index(fields=["rating"], name="memes_rating_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(kind__in=["text", "image", "ai"]), name="memes_meme_kind_valid"),
+            models.CheckConstraint(condition=models.Q(rating__in=list(LEVELS)), name="memes_meme_rating_valid"),
             # An unsafe meme always says why, so a moderator can review the decision.
             models.CheckConstraint(
                 condition=models.Q(is_safe=True) | ~models.Q(unsafe_reason=""), name="memes_meme_unsafe_has_reason"

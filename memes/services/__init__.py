@@ -6,7 +6,14 @@
   through billing's paid-call steps.
 """
 
-from memes.services.catalogue import ImportSummary, RowError, catalogue_changed, catalogue_import
+from memes.services.catalogue import (
+    ImportSummary,
+    RowError,
+    catalogue_changed,
+    catalogue_import,
+    meme_rating,
+    meme_rerate,
+)
 from memes.services.serving import Served, meme_serve, meme_serve_by_id
 
 __all__ = [
@@ -15,6 +22,8 @@ __all__ = [
     "Served",
     "catalogue_changed",
     "catalogue_import",
+    "meme_rating",
+    "meme_rerate",
     "meme_serve",
     "meme_serve_by_id",
 ]
