@@ -26,12 +26,13 @@ from billing.services import (
     paid_call_replay,
     price_for,
 )
+from memes.conf import memes_setting
 from memes.exceptions import AiNotAllowed, MemeNotFound
 from memes.generation import GeneratedCaption, generator_for
 from memes.geo import place_for
 from memes.models import Meme
 from memes.payloads import ai_meme_payload, meme_payload, memes_payload
-from memes.rating import DEFAULT_CEILING, rate_meme, stricter, within
+from memes.rating import DEFAULT_CEILING, Rating, rate_meme, stricter, within
 from memes.rendering import render_meme_png
 from memes.selectors import meme_lookup
 from memes.services.catalogue import rating_fields
@@ -163,8 +164,20 @@ def _ai_meme_charge(
     price = meme_price(Meme.Kind.AI, as_image=as_image)
     account_funds_check(client_id=principal.client_id, amount=price)  # don't generate for a client who cannot pay
     place = place_for(lat=lat, lon=lon) if lat is not None and lon is not None else None
-    caption: GeneratedCaption = generator_for().generate(query=query, place=place, lang=lang)
-    rating = rate_meme(caption.text, caption.template, language=caption.language)
+    generated = _caption_within(query=query, place=place, lang=lang, ceiling=ceiling)
+    if generated is None:
+        # No caption within the ceiling after the allowed tries: a catalogue meme within it instead
+        # (its own price), or a 404 like any search without a match. Never one above the ceiling.
+        lookup = meme_lookup(query=query, limit=1, lang=lang, lat=lat, lon=lon, rating=ceiling)
+        return account_debit(
+            client_id=principal.client_id,
+            amount=meme_price(lookup.hits[0].kind, as_image=as_image),
+            paid=paid,
+            payload=memes_payload(lookup.hits, lookup.place),
+            reason="catalogue meme (AI caption above the rating ceiling)" + (" (image)" if as_image else ""),
+            actor=f"client:{principal.client_id}",
+        )
+    caption, rating = generated
     with transaction.atomic():
         # Stored in the charge's transaction: if the charge fails, the meme is rolled back with it,
         # so a meme is stored if and only if it was paid for.
@@ -189,6 +202,18 @@ def _ai_meme_charge(
             reason="AI meme" + (" (image)" if as_image else ""),
             actor=f"client:{principal.client_id}",
         )
+
+
+def _caption_within(*, query: str, place: Any, lang: str, ceiling: str) -> tuple[GeneratedCaption, Rating] | None:
+    """A generated caption rated within ``ceiling`` (caption and template, the same rules as the
+    catalogue), trying up to ``MEMES["AI_RATING_TRIES"]`` times; None when every try was above it."""
+    generator = generator_for()
+    for _ in range(max(1, int(memes_setting("AI_RATING_TRIES")))):
+        caption = generator.generate(query=query, place=place, lang=lang)
+        rating = rate_meme(caption.text, caption.template, language=caption.language)
+        if within(rating.level, ceiling):
+            return caption, rating
+    return None
 
 
 def _visible_meme(*, principal: Principal, meme_id: int, ceiling: str) -> Meme:

@@ -125,3 +125,71 @@ def test_a_hidden_meme_is_served_nowhere(catalogue, caller):
     catalogue_changed()
     assert api.get(URL, {"query": "paranoid"}).status_code == 404
     assert api.get(f"{URL}/{meme.pk}").status_code == 404
+
+
+class _ScriptedGenerator:
+    """Writes the captions it is given, in turn: the rules rate them as they would any caption."""
+
+    name = "local"
+
+    def __init__(self, captions: list[str]) -> None:
+        self.captions = list(captions)
+        self.calls = 0
+
+    def generate(self, *, query, place, lang, seed=None):  # type: ignore[no-untyped-def]
+        from memes.generation import GeneratedCaption
+
+        text = self.captions[min(self.calls, len(self.captions) - 1)]
+        self.calls += 1
+        return GeneratedCaption(
+            template="Courage Wolf", upper=text, lower="", text=text, generator="local", language="en"
+        )
+
+
+@pytest.fixture
+def premium(make_client):
+    from accounts.roles import PREMIUM_AI
+
+    client, key = make_client(roles=[PREMIUM_AI], tokens=20)
+    api = APIClient()
+    api.credentials(HTTP_X_TOKEN=key)
+    return client, api
+
+
+def test_an_ai_caption_above_the_ceiling_is_generated_again(catalogue, premium, monkeypatch):
+    import memes.services.serving as serving
+
+    _, api = premium
+    generator = _ScriptedGenerator(["what the hell pizza", "pizza for everyone"])  # pg, then g
+    monkeypatch.setattr(serving, "generator_for", lambda: generator)
+    body = api.get(URL, {"query": "pizza", "rating": "g"}).json()
+    [meme] = body["memes"]
+    assert (meme["kind"], meme["text"], meme["rating"]) == ("ai", "pizza for everyone", "g")
+    assert generator.calls == 2
+    assert Meme.objects.filter(kind="ai").values_list("rating", flat=True).get() == "g"
+
+
+def test_no_ai_caption_within_the_ceiling_falls_back_to_the_catalogue(catalogue, premium, monkeypatch, settings):
+    import memes.services.serving as serving
+
+    settings.MEMES = {**getattr(settings, "MEMES", {}), "AI_RATING_TRIES": 2}
+    _, api = premium
+    generator = _ScriptedGenerator(["what the hell pizza"])  # always pg
+    monkeypatch.setattr(serving, "generator_for", lambda: generator)
+    body = api.get(URL, {"query": "pizza", "rating": "g"}).json()
+    [meme] = body["memes"]
+    assert meme["kind"] != "ai" and meme["rating"] == "g"
+    assert generator.calls == 2
+    assert not Meme.objects.filter(kind="ai").exists()  # nothing above the ceiling was stored
+    assert body["billing"]["charged"] == 1
+
+
+def test_an_ai_caption_within_the_ceiling_carries_its_rating(catalogue, premium, monkeypatch):
+    import memes.services.serving as serving
+
+    _, api = premium
+    monkeypatch.setattr(serving, "generator_for", lambda: _ScriptedGenerator(["what the hell pizza"]))
+    [meme] = api.get(URL, {"query": "pizza"}).json()["memes"]
+    assert (meme["kind"], meme["rating"]) == ("ai", "pg")
+    again = api.get(f"{URL}/{meme['id']}", {"rating": "g"})
+    assert again.status_code == 404  # fetched again under a lower ceiling: as if it did not exist
