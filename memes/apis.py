@@ -18,15 +18,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.principal import principal_of
+from accounts.throttling import ClientRateThrottle
 from billing.services import paid_request_read
 from config.negotiation import FastContentNegotiation
 from memes.serializers import (
     ErrorEnvelopeSerializer,
+    MemeReportInputSerializer,
+    MemeReportOutputSerializer,
     MemeSearchInputSerializer,
     PaidMemesSerializer,
     RatingInputSerializer,
 )
-from memes.services import Served, meme_serve, meme_serve_by_id
+from memes.services import Served, meme_report, meme_serve, meme_serve_by_id
 
 
 def _error(description: str, code: str, message: str, details: dict[str, Any] | None = None) -> OpenApiResponse:
@@ -218,3 +221,42 @@ class MemePngApi(MemeDetailApi):
     )
     def get(self, request: Request, meme_id: int) -> HttpResponse | Response:
         return self.answer(self.serve(request, meme_id, as_image=True))
+
+
+class ReportRateThrottle(ClientRateThrottle):
+    """Reports are free: their own, lower per-client limit (``reports``) on top of the usual one."""
+
+    scope = "reports"
+
+
+class MemeReportApi(APIView):
+    throttle_classes = [ClientRateThrottle, ReportRateThrottle]
+
+    @extend_schema(
+        operation_id="memes_report",
+        summary="Report a meme that should not be served (free)",
+        description="Any authenticated client, once per meme: reporting again answers 200 and changes nothing. "
+        "A meme reported by enough distinct clients (3 by default) is hidden, served nowhere, until an operator "
+        "reviews it.",
+        request=MemeReportInputSerializer,
+        responses={
+            201: MemeReportOutputSerializer,
+            200: MemeReportOutputSerializer,
+            400: _error("A bad reason or note.", "validation_error", "Invalid input: reason."),
+            401: PAID_ERRORS[401],
+            404: _error("No such meme (or not yours).", "not_found", "No meme with this id."),
+            429: PAID_ERRORS[429],
+        },
+        tags=["memes"],
+    )
+    def post(self, request: Request, meme_id: int) -> Response:
+        params = MemeReportInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        result = meme_report(principal=principal_of(request), meme_id=meme_id, **params.validated_data)
+        body = {
+            "meme": meme_id,
+            "reason": result.report.reason,
+            "created": result.created,
+            "hidden": result.hidden,
+        }
+        return Response(body, status=201 if result.created else 200)

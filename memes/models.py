@@ -8,6 +8,7 @@ process can notice cheaply that its in-memory search index is stale.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from memes.rating.levels import LEVELS
@@ -101,3 +102,62 @@ class CatalogueState(models.Model):
 
     def __str__(self) -> str:
         return f"catalogue version {self.version}"
+
+
+class ReportedMeme(Meme):
+    """The moderation queue in the admin: memes with reports, or hidden (a proxy: no table of its own)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "moderation queue entry"
+        verbose_name_plural = "moderation queue (reported and hidden memes)"
+
+
+class MemeReport(models.Model):
+    """A client says a meme should not be served. One per client and meme (reporting again is a no-op)."""
+
+    class Reason(models.TextChoices):
+        OFFENSIVE = "offensive", "Offensive"
+        HATEFUL = "hateful", "Hateful"
+        SEXUAL = "sexual", "Sexual"
+        SELF_HARM = "self_harm", "Self-harm"
+        SPAM = "spam", "Spam"
+        OTHER = "other", "Other"
+
+    meme = models.ForeignKey(Meme, on_delete=models.CASCADE, related_name="reports")
+    client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE, related_name="meme_reports")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["meme", "client"], name="memes_report_once_per_client")]
+
+    def __str__(self) -> str:
+        return f"report of meme {self.meme_id} by client {self.client_id}: {self.reason}"
+
+
+class ModerationDecision(models.Model):
+    """What an operator decided about a meme, and why: kept for good (an audit trail), and binding
+    (the meme's ``rating_locked``: imports and re-ratings leave its rating alone)."""
+
+    class Action(models.TextChoices):
+        KEEP = "keep", "Keep (with a rating)"
+        RERATE = "rerate", "Re-rate by the rules"
+        BLOCK = "block", "Block"
+
+    meme = models.ForeignKey(Meme, on_delete=models.CASCADE, related_name="decisions")
+    operator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    action = models.CharField(max_length=8, choices=Action.choices)
+    rating_before = models.CharField(max_length=8, choices=RATING_CHOICES)
+    rating_after = models.CharField(max_length=8, choices=RATING_CHOICES)
+    was_hidden = models.BooleanField(default=False)
+    note = models.CharField(max_length=500, blank=True, help_text="Why.")
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-decided_at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} meme {self.meme_id}: {self.rating_before} -> {self.rating_after}"

@@ -168,3 +168,18 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
     """The one error shape of the API (see config.exceptions), for the OpenAPI schema."""
 
     error = ErrorDetailSerializer()
+
+
+class MemeReportInputSerializer(InputSerializer):
+    reason = serializers.ChoiceField(
+        choices=["offensive", "hateful", "sexual", "self_harm", "spam", "other"],
+        help_text="Why it should not be served.",
+    )
+    note = serializers.CharField(required=False, default="", allow_blank=True, max_length=500)
+
+
+class MemeReportOutputSerializer(serializers.Serializer):
+    meme = serializers.IntegerField()
+    reason = serializers.CharField()
+    created = serializers.BooleanField(help_text="False when this client had reported the meme already.")
+    hidden = serializers.BooleanField(help_text="True when enough clients reported it: served nowhere until reviewed.")

@@ -361,3 +361,62 @@ def meme_rerate(*, meme: Meme) -> bool:
     for name, value in fields.items():
         setattr(meme, name, value)
     return changed
+
+
+@dataclass
+class RerateSummary:
+    rated: int = 0
+    changed: int = 0
+    decided: int = 0  # left alone: an operator decided their rating
+    seconds: float = 0.0
+
+    def __str__(self) -> str:
+        return f"rated={self.rated} changed={self.changed} left_to_operators={self.decided} seconds={self.seconds:.1f}"
+
+
+def catalogue_rerate(*, batch_size: int = 2000, progress: bool = True) -> RerateSummary:
+    """Apply the current rules to every meme (catalogue and AI), in id-ordered batches, writing only
+    the memes whose rating changed; memes an operator decided are left alone. Idempotent: a second
+    run changes nothing. Running processes refresh their search index as after an import."""
+    started = time.perf_counter()
+    summary = RerateSummary()
+    summary.decided = Meme.objects.filter(rating_locked=True).count()
+    undecided = Meme.objects.filter(rating_locked=False)
+    bar = tqdm(
+        total=undecided.count() if progress else None,
+        disable=not progress,
+        unit=" memes",
+        file=sys.stderr,
+        desc="rate memes",
+        mininterval=0.5,
+    )
+    fields = ["rating", "rating_reason", "is_safe", "unsafe_reason"]
+    last_id = 0
+    while True:
+        batch = list(
+            undecided.filter(id__gt=last_id)
+            .order_by("id")
+            .only("id", "text", "template", "language", *fields)[:batch_size]
+        )
+        if not batch:
+            break
+        last_id = batch[-1].pk
+        changed = [meme for meme in batch if meme_rerate(meme=meme)]
+        if changed:
+            # rating_locked=False again in the UPDATE's WHERE: a decision made while we were rating wins.
+            with transaction.atomic():
+                ids = set(
+                    Meme.objects.select_for_update()
+                    .filter(pk__in=[m.pk for m in changed], rating_locked=False)
+                    .values_list("pk", flat=True)
+                )
+                Meme.objects.bulk_update([m for m in changed if m.pk in ids], fields)
+            summary.changed += len(ids)
+        summary.rated += len(batch)
+        bar.update(len(batch))
+    bar.close()
+    if summary.changed:
+        catalogue_changed()
+    summary.seconds = time.perf_counter() - started
+    logger.info("catalogue_rerate %s", summary)
+    return summary
