@@ -198,6 +198,8 @@ def _compile(document: dict[str, Any], language: str) -> LanguageRules:
         if "all_of" in rule:
             groups = [re.compile("|".join(f"(?:{fold(p)})" for p in group)) for group in rule["all_of"]]
             rules.all_of.append((groups, rank, category))
+    rules.suffix_lengths = tuple(sorted({len(suffix) for suffix in rules.suffixes}))
+    rules.patterns.sort(key=lambda entry: -entry[1])  # strictest first: a later, milder one is skipped
     if rules.prefixes:
         # One regex for every prefix: "(?<!\w)(?:verbal)?(?P<part>after verbal)|(?<!\w)(?P<plain>others)".
         plain = _alternation(set(rules.prefixes) - verbal_prefixes)
@@ -370,8 +372,9 @@ def _raw_hit(rules: LanguageRules, text: str) -> Hit | None:
         if min_digits and digits < min_digits:
             continue  # cheaper than the phone number regex, which tries every position
         for match in pattern.finditer(text):
-            if min_digits and not min_digits <= sum(c.isdigit() for c in match.group(0)) <= 15:
-                continue
+            found = [c for c in match.group(0) if c.isdigit()]
+            if min_digits and not (min_digits <= len(found) <= 15 and len(set(found)) >= 4):
+                continue  # too short or long for a phone number, or "444444 4444"
             best = _better(best, rank, category, match.group(0))
             break
     return best
