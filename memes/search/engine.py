@@ -141,12 +141,21 @@ class Partition:
         if len(distinct) > 1:
             # Coverage ("coord"): a meme with all the words beats one repeating a single word.
             scores[matched] *= np.bitwise_count(covered[matched]).astype(np.float32) / min(len(distinct), 64)
-        if max_rank < BLOCKED_RANK:
-            # Only the matched memes are looked at: the cost follows the query, not the catalogue.
-            scores[matched[self.ratings[matched] > max_rank]] = 0
         if place_terms:
             self._place_boost(scores, place_terms)
-        top = _top(scores, max(limit, RERANK_DEPTH), strict_limit=True)
+        depth = max(limit, RERANK_DEPTH)
+        top = _top(scores, depth, strict_limit=True)
+        if max_rank < BLOCKED_RANK and len(top):
+            # The ceiling, applied to the best few rather than to every match: what is left of
+            # them is still the best within the ceiling. Only when too few are left are all the
+            # matched memes filtered (cost proportional to the query's matches, not the catalogue).
+            allowed = self.ratings[top] <= max_rank
+            if not allowed.all():
+                if int(allowed.sum()) >= limit or len(top) < depth:
+                    top = top[allowed]
+                else:
+                    scores[matched[self.ratings[matched] > max_rank]] = 0
+                    top = _top(scores, depth, strict_limit=True)
         if len(tokens) > 1 and len(top):
             phrase = (" " + " ".join(tokens) + " ",)
             has_phrase = np.fromiter((self._mentions(i, phrase) for i in top.tolist()), dtype=bool, count=len(top))
