@@ -259,6 +259,7 @@ def rules_reload() -> None:
     with _rules_lock:
         _rules.clear()
     _views.cache_clear()
+    _rate.cache_clear()
 
 
 def rated_languages() -> list[str]:
@@ -406,6 +407,13 @@ def rate_text(text: str, *, language: str | None = None) -> Rating:
         return G_RATING
     if language is None:
         language = detect_language(text)
+    return _rate(text, language)
+
+
+@lru_cache(maxsize=4096)
+def _rate(text: str, language: str) -> Rating:
+    """rate_text once the language is known; cached, because template names (every meme is rated with
+    its template's name, AI memes too) and re-posted captions repeat."""
     best: Hit | None = None
     common = rules_for(COMMON)
     if common is not None:
