@@ -37,7 +37,7 @@ class ClientForm(forms.ModelForm):
 
     class Meta:
         model = Client
-        fields = ["name", "is_active"]
+        fields = ["name", "is_active", "max_rating"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -67,8 +67,8 @@ class ApiKeyInline(admin.TabularInline):
 @admin.register(Client)
 class ClientAdmin(admin.ModelAdmin):
     form = ClientForm
-    list_display = ["name", "id", "is_active", "roles_display", "created_at"]
-    list_filter = ["is_active", "user__groups"]
+    list_display = ["name", "id", "is_active", "max_rating", "roles_display", "created_at"]
+    list_filter = ["is_active", "max_rating", "user__groups"]
     search_fields = ["name", "=id"]
     inlines = [SubscriptionInline, ApiKeyInline]
     actions = ["issue_api_key"]

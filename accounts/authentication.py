@@ -84,6 +84,7 @@ class ClientJWTAuthentication(JWTAuthentication):
                 roles=roles_at(token.get("roles", []), _premium_ends(token.get("premium_until")), time.time()),
                 is_staff=bool(token.get("staff", False)),
                 via="jwt",
+                max_rating=token.get("max_rating") or None,
             )
             # Tokens from before versions existed carry none: they were issued under the first.
             token_version = int(token.get("cv", 1))

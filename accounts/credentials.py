@@ -99,6 +99,7 @@ def api_key_principal(raw_key: str, *, throttle_scopes: tuple[str, ...] = ()) ->
         is_staff=record["is_staff"],
         via="api_key",
         api_key_id=record["key_id"],
+        max_rating=record.get("max_rating") or None,  # records cached before the field existed have none
     )
     return principal, counts
 

@@ -14,6 +14,12 @@ class Client(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="client")
     name = models.CharField(max_length=100, unique=True)
     is_active = models.BooleanField(default=True)
+    max_rating = models.CharField(
+        max_length=8,
+        blank=True,
+        choices=[("g", "g"), ("pg", "pg"), ("pg-13", "pg-13"), ("r", "r")],
+        help_text="The highest content rating this client is ever served, whatever it asks; empty: no limit (r).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     # Every JWT carries the version it was issued under (claim ``cv``); raising it (deactivation,
     # a key revoked, `manage.py deactivate_client`) refuses every token issued before, at once.

@@ -18,6 +18,7 @@ class Principal:
     is_staff: bool
     via: Literal["api_key", "jwt", "portal"]
     api_key_id: int | None = None
+    max_rating: str | None = None  # the operator's ceiling for this client (None: no limit)
 
     def has_role(self, role: str) -> bool:
         return role in self.roles

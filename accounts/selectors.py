@@ -57,6 +57,7 @@ class KeyRecord(TypedDict):
     is_staff: bool
     roles: list[str]  # the group roles
     premium_until: float | None  # see premium_until()
+    max_rating: str  # the operator's content ceiling; "" for none
 
 
 def _active_api_keys() -> QuerySet[ApiKey]:
@@ -79,6 +80,7 @@ def api_key_record(*, prefix: str) -> KeyRecord | None:
         "is_staff": client.user.is_staff,
         "roles": sorted(client_group_roles(client=client)),
         "premium_until": premium_until(client=client),
+        "max_rating": client.max_rating,
     }
 
 

@@ -41,10 +41,10 @@ class UnknownRole(ValueError):
 
 
 @transaction.atomic
-def client_create(*, name: str, roles: Iterable[str] = (), password: str | None = None) -> Client:
-    """Create a client (and its Django user) holding ``roles``."""
+def client_create(*, name: str, roles: Iterable[str] = (), password: str | None = None, max_rating: str = "") -> Client:
+    """Create a client (and its Django user) holding ``roles``, served at most ``max_rating`` ("" = no limit)."""
     user = get_user_model().objects.create_user(username=name, password=password)
-    client = Client.objects.create(user=user, name=name)
+    client = Client.objects.create(user=user, name=name, max_rating=max_rating)
     client_roles_set(client=client, roles=roles)
     return client
 
@@ -167,6 +167,7 @@ def _token_pair(client: Client) -> dict[str, Any]:
     refresh["staff"] = client.user.is_staff
     refresh["cv"] = client.credentials_version  # a revocation raises it: older tokens refused
     credentials_version_remember(client_id=client.pk, version=client.credentials_version)
+    refresh["max_rating"] = client.max_rating or None  # the operator's ceiling travels with the token
     access = refresh.access_token
     return {
         "access": str(access),

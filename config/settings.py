@@ -262,6 +262,8 @@ REST_FRAMEWORK = {
         "client": env.str("THROTTLE_CLIENT", default="6000/min"),
         # POST /api/ingest: machine senders posting thousands a second; an abuse limit only.
         "ingest": env.str("THROTTLE_INGEST", default="600000/min"),
+        # POST /api/memes/{id}/report: people flagging memes, not machines; free, so limited.
+        "reports": env.str("THROTTLE_REPORTS", default="30/min"),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",

@@ -18,10 +18,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.principal import principal_of
+from accounts.throttling import ClientRateThrottle
 from billing.services import paid_request_read
 from config.negotiation import FastContentNegotiation
-from memes.serializers import ErrorEnvelopeSerializer, MemeSearchInputSerializer, PaidMemesSerializer
-from memes.services import Served, meme_serve, meme_serve_by_id
+from memes.serializers import (
+    ErrorEnvelopeSerializer,
+    MemeReportInputSerializer,
+    MemeReportOutputSerializer,
+    MemeSearchInputSerializer,
+    PaidMemesSerializer,
+    RatingInputSerializer,
+)
+from memes.services import Served, meme_report, meme_serve, meme_serve_by_id
 
 
 def _error(description: str, code: str, message: str, details: dict[str, Any] | None = None) -> OpenApiResponse:
@@ -125,7 +133,8 @@ class MemeSearchApi(PaidMemeApi):
         description=(
             "Exact mode ranks memes whose caption or template name contain the query's words (BM25, phrase "
             "bonus). Fuzzy mode tolerates typos and prefixes (`paran` finds *paranoid*). Only memes in the "
-            "requested language that passed the safety filter are served. With `lat`/`lon` the nearest place "
+            "requested language within the rating ceiling (`rating`, default pg-13, bounded by the client's own "
+            "limit) are served, and every meme says its `rating`. With `lat`/`lon` the nearest place "
             "(GeoNames, offline, within 50 km) is returned, and memes that mention it rank higher among "
             "equally good matches. Unknown parameters are ignored.\n\n"
             "**Billing**: each meme served costs the price of its kind (text, image, AI; `format=image` costs "
@@ -171,8 +180,9 @@ class MemeDetailApi(PaidMemeApi):
     @extend_schema(
         operation_id="memes_retrieve",
         summary="Get one meme again by id (paid, like any meme served)",
-        description="A catalogue meme, or an AI meme generated for the caller. Another client's AI meme is a 404.",
-        parameters=[IDEMPOTENCY_PARAMETER],
+        description="A catalogue meme, or an AI meme generated for the caller. Another client's AI meme is a 404, "
+        "and so is a meme above the rating ceiling, hidden after reports, or blocked.",
+        parameters=[RatingInputSerializer, IDEMPOTENCY_PARAMETER],
         responses={
             200: PaidMemesSerializer,
             **PAID_ERRORS,
@@ -185,11 +195,15 @@ class MemeDetailApi(PaidMemeApi):
 
     @staticmethod
     def serve(request: Request, meme_id: int, *, as_image: bool) -> Served:
+        params = RatingInputSerializer(data=request.query_params.dict())
+        params.is_valid(raise_exception=True)
+        rating = params.validated_data["rating"]
         return meme_serve_by_id(
             principal=principal_of(request),
-            paid=paid_request_read(request, params={"as_image": as_image}),
+            paid=paid_request_read(request, params={"as_image": as_image, "rating": rating}),
             meme_id=meme_id,
             as_image=as_image,
+            rating=rating,
         )
 
 
@@ -197,7 +211,7 @@ class MemePngApi(MemeDetailApi):
     @extend_schema(
         operation_id="memes_png",
         summary="A meme rendered as a PNG: its stable image URL (paid at the image price)",
-        parameters=[IDEMPOTENCY_PARAMETER],
+        parameters=[RatingInputSerializer, IDEMPOTENCY_PARAMETER],
         responses={
             (200, "image/png"): PNG_RESPONSE,
             **PAID_ERRORS,
@@ -207,3 +221,42 @@ class MemePngApi(MemeDetailApi):
     )
     def get(self, request: Request, meme_id: int) -> HttpResponse | Response:
         return self.answer(self.serve(request, meme_id, as_image=True))
+
+
+class ReportRateThrottle(ClientRateThrottle):
+    """Reports are free: their own, lower per-client limit (``reports``) on top of the usual one."""
+
+    scope = "reports"
+
+
+class MemeReportApi(APIView):
+    throttle_classes = [ClientRateThrottle, ReportRateThrottle]
+
+    @extend_schema(
+        operation_id="memes_report",
+        summary="Report a meme that should not be served (free)",
+        description="Any authenticated client, once per meme: reporting again answers 200 and changes nothing. "
+        "A meme reported by enough distinct clients (3 by default) is hidden, served nowhere, until an operator "
+        "reviews it.",
+        request=MemeReportInputSerializer,
+        responses={
+            201: MemeReportOutputSerializer,
+            200: MemeReportOutputSerializer,
+            400: _error("A bad reason or note.", "validation_error", "Invalid input: reason."),
+            401: PAID_ERRORS[401],
+            404: _error("No such meme (or not yours).", "not_found", "No meme with this id."),
+            429: PAID_ERRORS[429],
+        },
+        tags=["memes"],
+    )
+    def post(self, request: Request, meme_id: int) -> Response:
+        params = MemeReportInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        result = meme_report(principal=principal_of(request), meme_id=meme_id, **params.validated_data)
+        body = {
+            "meme": meme_id,
+            "reason": result.report.reason,
+            "created": result.created,
+            "hidden": result.hidden,
+        }
+        return Response(body, status=201 if result.created else 200)

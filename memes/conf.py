@@ -25,6 +25,11 @@ DEFAULTS: dict[str, Any] = {
     "OPENAI_TIMEOUT": 3.0,  # seconds per attempt
     "OPENAI_RETRIES": 2,  # retries after the first attempt
     "OPENAI_DEADLINE": 5.0,  # seconds for all attempts, then the local model answers
+    # An AI caption rated above the caller's ceiling is generated again this many times in all,
+    # then a catalogue meme within the ceiling is served instead.
+    "AI_RATING_TRIES": 3,
+    # Distinct clients whose reports hide a meme until an operator decides.
+    "REPORTS_TO_HIDE": 3,
 }
 
 

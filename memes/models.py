@@ -8,7 +8,12 @@ process can notice cheaply that its in-memory search index is stale.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+
+from memes.rating.levels import LEVELS
+
+RATING_CHOICES = [(level, level) for level in LEVELS]
 
 
 class Meme(models.Model):
@@ -32,8 +37,21 @@ class Meme(models.Model):
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEXT)
     generator = models.CharField(max_length=16, blank=True, help_text='Blank for the catalogue; "local"/"openai".')
     language = models.CharField(max_length=2, blank=True, db_index=True, help_text="ISO 639-1; blank if unknown.")
-    is_safe = models.BooleanField(default=True)
+    is_safe = models.BooleanField(default=True, help_text="False when the rating is blocked: never served.")
     unsafe_reason = models.CharField(max_length=120, blank=True)
+    rating = models.CharField(
+        max_length=8,
+        choices=RATING_CHOICES,
+        default="g",
+        help_text="g < pg < pg-13 < r < blocked (memes.rating); served only within the caller's ceiling.",
+    )
+    rating_reason = models.CharField(max_length=120, blank=True, help_text="The rule that set the rating, masked.")
+    rating_locked = models.BooleanField(
+        default=False, help_text="An operator decided this rating: imports and rate_memes leave it alone."
+    )
+    hidden = models.BooleanField(
+        default=False, help_text="Reported by enough clients: served nowhere until an operator decides."
+    )
     owner = models.ForeignKey(
         "accounts.Client",
         on_delete=models.SET_NULL,
@@ -53,9 +71,11 @@ class Meme(models.Model):
             # The admin's and the fallback selectors' usual filter: safe memes of one language.
             models.Index(fields=["language", "is_safe"], name="memes_lang_safe_idx"),
             models.Index(fields=["kind"], name="memes_kind_idx"),
+            models.Index(fields=["rating"], name="memes_rating_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(kind__in=["text", "image", "ai"]), name="memes_meme_kind_valid"),
+            models.CheckConstraint(condition=models.Q(rating__in=list(LEVELS)), name="memes_meme_rating_valid"),
             # An unsafe meme always says why, so a moderator can review the decision.
             models.CheckConstraint(
                 condition=models.Q(is_safe=True) | ~models.Q(unsafe_reason=""), name="memes_meme_unsafe_has_reason"
@@ -82,3 +102,62 @@ class CatalogueState(models.Model):
 
     def __str__(self) -> str:
         return f"catalogue version {self.version}"
+
+
+class ReportedMeme(Meme):
+    """The moderation queue in the admin: memes with reports, or hidden (a proxy: no table of its own)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "moderation queue entry"
+        verbose_name_plural = "moderation queue (reported and hidden memes)"
+
+
+class MemeReport(models.Model):
+    """A client says a meme should not be served. One per client and meme (reporting again is a no-op)."""
+
+    class Reason(models.TextChoices):
+        OFFENSIVE = "offensive", "Offensive"
+        HATEFUL = "hateful", "Hateful"
+        SEXUAL = "sexual", "Sexual"
+        SELF_HARM = "self_harm", "Self-harm"
+        SPAM = "spam", "Spam"
+        OTHER = "other", "Other"
+
+    meme = models.ForeignKey(Meme, on_delete=models.CASCADE, related_name="reports")
+    client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE, related_name="meme_reports")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["meme", "client"], name="memes_report_once_per_client")]
+
+    def __str__(self) -> str:
+        return f"report of meme {self.meme_id} by client {self.client_id}: {self.reason}"
+
+
+class ModerationDecision(models.Model):
+    """What an operator decided about a meme, and why: kept for good (an audit trail), and binding
+    (the meme's ``rating_locked``: imports and re-ratings leave its rating alone)."""
+
+    class Action(models.TextChoices):
+        KEEP = "keep", "Keep (with a rating)"
+        RERATE = "rerate", "Re-rate by the rules"
+        BLOCK = "block", "Block"
+
+    meme = models.ForeignKey(Meme, on_delete=models.CASCADE, related_name="decisions")
+    operator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    action = models.CharField(max_length=8, choices=Action.choices)
+    rating_before = models.CharField(max_length=8, choices=RATING_CHOICES)
+    rating_after = models.CharField(max_length=8, choices=RATING_CHOICES)
+    was_hidden = models.BooleanField(default=False)
+    note = models.CharField(max_length=500, blank=True, help_text="Why.")
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-decided_at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} meme {self.meme_id}: {self.rating_before} -> {self.rating_after}"

@@ -30,6 +30,7 @@ def hit_payload(hit: MemeHit) -> dict[str, Any]:
         "image_url": hit.image_url or None,
         "png_url": png_url(hit.id),
         "match": {"type": hit.match, "score": hit.score},
+        "rating": hit.rating,
     }
 
 
@@ -51,6 +52,7 @@ def ai_meme_payload(meme: Meme, place: Place | None) -> dict[str, Any]:
                 "image_url": png_url(meme.pk),
                 "png_url": png_url(meme.pk),
                 "match": {"type": "generated", "score": None},
+                "rating": meme.rating,
             }
         ],
         "place": place.as_dict() if place else None,
@@ -70,5 +72,6 @@ def meme_payload(meme: Meme) -> dict[str, Any]:
         language=meme.language,
         match="id",
         score=1.0,
+        rating=meme.rating,
     )
     return {"memes": [hit_payload(hit)], "place": None}

@@ -11,6 +11,7 @@ from memes import metrics
 from memes.exceptions import NoMatch
 from memes.geo import Place, geo_warm, place_for
 from memes.models import Meme
+from memes.rating.levels import DEFAULT_CEILING, RANK
 from memes.search.engine import MemeHit
 from memes.search.holder import index_holder
 from memes.text import words
@@ -25,13 +26,15 @@ def meme_search(
     limit: int = 1,
     lang: str = "en",
     place: Place | None = None,
+    rating: str = DEFAULT_CEILING,
     include_unsafe: bool = False,
 ) -> list[MemeHit]:
     """The best ``limit`` memes of language ``lang`` for ``query``, best first; [] when none matches.
 
     Answers from the process's in-memory index (no database query, except a version check at most
-    once per second). Safe memes only unless ``include_unsafe``. Memes mentioning ``place`` rank
-    higher among equally good matches. Thread-safe.
+    once per second). Only memes rated ``rating`` (a ceiling) or milder, never blocked or hidden
+    ones unless ``include_unsafe`` (moderation tools). Memes mentioning ``place`` rank higher among
+    equally good matches. Thread-safe.
     """
     tokens = words(query)
     if not tokens or limit < 1:
@@ -40,8 +43,9 @@ def meme_search(
     if partition is None:
         return []
     search = partition.fuzzy if fuzzy else partition.exact
+    max_rank = RANK["blocked"] if include_unsafe else RANK[rating]
     started = perf_counter()
-    hits = search(tokens, limit=limit, place_terms=_place_terms(place), include_unsafe=include_unsafe)
+    hits = search(tokens, limit=limit, place_terms=_place_terms(place), max_rank=max_rank)
     metrics.SEARCH_SECONDS["fuzzy" if fuzzy else "exact"].observe(perf_counter() - started)
     return hits
 
@@ -116,13 +120,14 @@ def meme_lookup(
     lang: str = "en",
     lat: float | None = None,
     lon: float | None = None,
+    rating: str = DEFAULT_CEILING,
 ) -> MemeLookup:
     """What ``GET /api/memes`` answers: the place of (lat, lon) if any, and the hits. Raises NoMatch.
 
     ``memes.services.serving`` calls it to choose what a paid call serves, before the account is charged.
     """
     place = place_for(lat=lat, lon=lon) if lat is not None and lon is not None else None
-    hits = meme_search(query=query, fuzzy=fuzzy, limit=limit, lang=lang, place=place)
+    hits = meme_search(query=query, fuzzy=fuzzy, limit=limit, lang=lang, place=place, rating=rating)
     if not hits:
         raise NoMatch(
             f"No {'similar' if fuzzy else 'matching'} meme in language {lang!r} for this query.",

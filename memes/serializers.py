@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from config.serializers import InputSerializer
 from memes.conf import memes_setting
+from memes.rating.levels import CEILINGS, DEFAULT_CEILING, LEVELS
 
 QUERY_MAX_LENGTH = 200
 LIMIT_MAX = 50
@@ -70,6 +71,13 @@ class MemeSearchInputSerializer(InputSerializer):
         help_text="Premium clients get AI memes by default (`ai=false`: the catalogue instead); "
         "others get catalogue memes, and `ai=true` is a 403.",
     )
+    rating = serializers.ChoiceField(
+        choices=list(CEILINGS),
+        required=False,
+        default=DEFAULT_CEILING,
+        help_text="The highest content rating to serve (g < pg < pg-13 < r; default pg-13). An operator's "
+        "limit on the client applies too: the stricter of the two wins.",
+    )
     format = serializers.ChoiceField(
         choices=["json", "image"],
         required=False,
@@ -86,6 +94,17 @@ class MemeSearchInputSerializer(InputSerializer):
             missing = "lon" if has_lat else "lat"
             raise serializers.ValidationError({missing: ["lat and lon go together: give both or neither."]})
         return attrs
+
+
+class RatingInputSerializer(InputSerializer):
+    """``GET /api/memes/{id}`` and its PNG: only the ceiling, like the search's."""
+
+    rating = serializers.ChoiceField(
+        choices=list(CEILINGS),
+        required=False,
+        default=DEFAULT_CEILING,
+        help_text="The highest content rating to serve (default pg-13); a meme above it is a 404.",
+    )
 
 
 class MatchSerializer(serializers.Serializer):
@@ -108,6 +127,9 @@ class MemeHitSerializer(serializers.Serializer):
     )
     png_url = serializers.CharField(help_text="This meme rendered as a PNG (a paid call at the image price).")
     match = MatchSerializer()
+    rating = serializers.ChoiceField(
+        choices=list(LEVELS[:-1]), help_text="The meme's content rating: g, pg, pg-13 or r (never above the ceiling)."
+    )
 
 
 class PlaceSerializer(serializers.Serializer):
@@ -146,3 +168,18 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
     """The one error shape of the API (see config.exceptions), for the OpenAPI schema."""
 
     error = ErrorDetailSerializer()
+
+
+class MemeReportInputSerializer(InputSerializer):
+    reason = serializers.ChoiceField(
+        choices=["offensive", "hateful", "sexual", "self_harm", "spam", "other"],
+        help_text="Why it should not be served.",
+    )
+    note = serializers.CharField(required=False, default="", allow_blank=True, max_length=500)
+
+
+class MemeReportOutputSerializer(serializers.Serializer):
+    meme = serializers.IntegerField()
+    reason = serializers.CharField()
+    created = serializers.BooleanField(help_text="False when this client had reported the meme already.")
+    hidden = serializers.BooleanField(help_text="True when enough clients reported it: served nowhere until reviewed.")

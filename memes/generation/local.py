@@ -45,10 +45,12 @@ def place_label(place: Place | None) -> str:
 
 
 def caption_is_safe(text: str, *, lang: str) -> bool:
-    """The catalogue's safety filter, applied to generated text."""
+    """The catalogue's safety filter and its rating rules, applied to generated text: the generator
+    itself keeps to pg (serving then checks the caller's ceiling, and regenerates above it)."""
+    from memes.rating import RANK, rate_text
     from memes.safety import text_safety
 
-    return text_safety(text, language=lang)[0]
+    return text_safety(text, language=lang)[0] and rate_text(text, language=lang).rank <= RANK["pg"]
 
 
 @dataclass

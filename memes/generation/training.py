@@ -48,7 +48,7 @@ def training_captions(*, lang: str) -> Iterator[tuple[str, str, str]]:
     Our own AI memes are left out: a model trained on its own output drifts into repeating itself.
     """
     rows = (
-        Meme.objects.filter(is_safe=True, language=lang)
+        Meme.objects.filter(is_safe=True, language=lang, rating__in=["g", "pg"], hidden=False)
         .exclude(kind=Meme.Kind.AI)
         .values_list("template", "upper_text", "lower_text")
         .order_by("id")

@@ -58,6 +58,8 @@ _CYRILLIC_RE = re.compile(r"[а-яё]")
 _LATIN_RE = re.compile(r"[a-z]")
 _RUN3_RE = re.compile(r"(\w)\1{2,}")
 _RUN2_RE = re.compile(r"(\w)\1+")
+_DIGIT_RE = re.compile(r"\d")
+_SINGLES_RE = re.compile(r"(?<!\w)\w\W+\w\W+\w(?!\w)")  # three one-letter words in a row
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +110,22 @@ class LanguageRules:
     all_of: list[tuple[list[re.Pattern[str]], int, str]] = field(default_factory=list)
     raw_patterns: list[tuple[re.Pattern[str], int, str, int]] = field(default_factory=list)  # + min digits
     forms_by_length: dict[int, list[tuple[str, int, str]]] = field(default_factory=dict)
+    token_cache: dict[str, Hit | None] = field(default_factory=dict)
 
     def token_hit(self, token: str, allow: frozenset[str]) -> Hit | None:
-        """The strictest rule matching one word (words + suffix, prefixes, infixes), or None."""
+        """The strictest word rule (a listed word, alone or with a suffix) matching one word, or None."""
         if token in allow or len(token) < 2:
             return None
+        # Words repeat across captions (Zipf): remember each word's answer, within a bound.
+        cache = self.token_cache
+        if token in cache:
+            return cache[token]
+        if len(cache) > 100_000:
+            cache.clear()
+        hit = cache[token] = self._token_hit(token)
+        return hit
+
+    def _token_hit(self, token: str) -> Hit | None:
         best: Hit | None = None
         words = self.words
         hit = words.get(token)
@@ -198,6 +211,8 @@ def _compile(document: dict[str, Any], language: str) -> LanguageRules:
         if "all_of" in rule:
             groups = [re.compile("|".join(f"(?:{fold(p)})" for p in group)) for group in rule["all_of"]]
             rules.all_of.append((groups, rank, category))
+    rules.suffix_lengths = tuple(sorted({len(suffix) for suffix in rules.suffixes}))
+    rules.patterns.sort(key=lambda entry: -entry[1])  # strictest first: a later, milder one is skipped
     if rules.prefixes:
         # One regex for every prefix: "(?<!\w)(?:verbal)?(?P<part>after verbal)|(?<!\w)(?P<plain>others)".
         plain = _alternation(set(rules.prefixes) - verbal_prefixes)
@@ -244,6 +259,7 @@ def rules_reload() -> None:
     with _rules_lock:
         _rules.clear()
     _views.cache_clear()
+    _rate.cache_clear()
 
 
 def rated_languages() -> list[str]:
@@ -312,6 +328,8 @@ def _views(text: str) -> _Views:
         leet = WORD_RE.findall(" ".join(leet_chunks))
         forms.append(leet)
     for form in list(forms):
+        if not _SINGLES_RE.search(" ".join(form)):
+            continue  # the common case: no run of one-letter words to join
         joined = _joined(form)
         if len(joined) != len(form):
             forms.append(joined)
@@ -365,13 +383,14 @@ def _language_hit(rules: LanguageRules, views: _Views, allow: frozenset[str]) ->
 
 def _raw_hit(rules: LanguageRules, text: str) -> Hit | None:
     best: Hit | None = None
-    digits = sum(c.isdigit() for c in text) if any(c.isdigit() for c in text) else 0
+    digits = len(_DIGIT_RE.findall(text))
     for pattern, rank, category, min_digits in rules.raw_patterns:
         if min_digits and digits < min_digits:
             continue  # cheaper than the phone number regex, which tries every position
         for match in pattern.finditer(text):
-            if min_digits and not min_digits <= sum(c.isdigit() for c in match.group(0)) <= 15:
-                continue
+            found = [c for c in match.group(0) if c.isdigit()]
+            if min_digits and not (min_digits <= len(found) <= 15 and len(set(found)) >= 4):
+                continue  # too short or long for a phone number, or "444444 4444"
             best = _better(best, rank, category, match.group(0))
             break
     return best
@@ -388,6 +407,13 @@ def rate_text(text: str, *, language: str | None = None) -> Rating:
         return G_RATING
     if language is None:
         language = detect_language(text)
+    return _rate(text, language)
+
+
+@lru_cache(maxsize=4096)
+def _rate(text: str, language: str) -> Rating:
+    """rate_text once the language is known; cached, because template names (every meme is rated with
+    its template's name, AI memes too) and re-posted captions repeat."""
     best: Hit | None = None
     common = rules_for(COMMON)
     if common is not None:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from memes.rating.levels import LEVELS, RANK
 from memes.text import words
 
 BM25_K1 = 1.2
@@ -45,8 +46,10 @@ FUZZY_POSTINGS_BUDGET = 60_000  # posting entries read per fuzzy query, rarest t
 FUZZY_MIN_SCORE = 70.0
 RERANK_DEPTH = 20  # best exact hits whose phrase bonus is checked
 
-# One catalogue row as the index reads it: id, template, text, kind, image_url, language, is_safe.
-CatalogueRow = tuple[int, str, str, str, str, str, bool]
+# One catalogue row as the index reads it: id, template, text, kind, image_url, language, rating
+# rank (memes.rating: 0 = g .. 4 = blocked; a hidden meme is indexed as blocked).
+CatalogueRow = tuple[int, str, str, str, str, str, int]
+BLOCKED_RANK = RANK["blocked"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class MemeHit:
     language: str
     match: str
     score: float
+    rating: str = "g"
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ class _Field:
 class Partition:
     """The index of one language's memes. Read-only once built, so threads share it without locks."""
 
-    def __init__(self, language: str, rows: Sequence[tuple[int, str, str, str, str, bool]]) -> None:
+    def __init__(self, language: str, rows: Sequence[tuple[int, str, str, str, str, int]]) -> None:
         self.language = language
         n = len(rows)
         self.size = n
@@ -93,7 +97,9 @@ class Partition:
         self.texts = [row[2] for row in rows]
         self.kinds = [row[3] for row in rows]
         self.image_urls = [row[4] for row in rows]
-        self.unsafe = np.flatnonzero(np.fromiter((not row[5] for row in rows), dtype=bool, count=n)).astype(np.int32)
+        self.ratings = np.fromiter((row[5] for row in rows), dtype=np.int8, count=n)
+        # Per ceiling (rank 0..3), the memes above it: fuzzy search zeroes them in its candidate counts.
+        self.above = [np.flatnonzero(self.ratings > ceiling).astype(np.int32) for ceiling in range(BLOCKED_RANK)]
         # Folded words joined by one space: what phrase, place and fuzzy matching compare.
         self.caption_texts: list[str] = []
         self.template_texts: list[str] = []  # one shared string per template
@@ -116,9 +122,7 @@ class Partition:
         self.grams_vocab, self.grams_offsets, self.grams_docs = _build_grams(n, (self.caption, self.template))
 
     # --- exact -------------------------------------------------------------------------------
-    def exact(
-        self, tokens: list[str], *, limit: int, place_terms: list[list[str]], include_unsafe: bool
-    ) -> list[MemeHit]:
+    def exact(self, tokens: list[str], *, limit: int, place_terms: list[list[str]], max_rank: int) -> list[MemeHit]:
         scores = np.zeros(self.size, dtype=np.float32)
         # One bit per query word a doc contains (in either field), for the coverage factor below.
         covered = np.zeros(self.size, dtype=np.uint64)
@@ -137,11 +141,21 @@ class Partition:
         if len(distinct) > 1:
             # Coverage ("coord"): a meme with all the words beats one repeating a single word.
             scores[matched] *= np.bitwise_count(covered[matched]).astype(np.float32) / min(len(distinct), 64)
-        if not include_unsafe and len(self.unsafe):
-            scores[self.unsafe] = 0
         if place_terms:
             self._place_boost(scores, place_terms)
-        top = _top(scores, max(limit, RERANK_DEPTH), strict_limit=True)
+        depth = max(limit, RERANK_DEPTH)
+        top = _top(scores, depth, strict_limit=True)
+        if max_rank < BLOCKED_RANK and len(top):
+            # The ceiling, applied to the best few rather than to every match: what is left of
+            # them is still the best within the ceiling. Only when too few are left are all the
+            # matched memes filtered (cost proportional to the query's matches, not the catalogue).
+            allowed = self.ratings[top] <= max_rank
+            if not allowed.all():
+                if int(allowed.sum()) >= limit or len(top) < depth:
+                    top = top[allowed]
+                else:
+                    scores[matched[self.ratings[matched] > max_rank]] = 0
+                    top = _top(scores, depth, strict_limit=True)
         if len(tokens) > 1 and len(top):
             phrase = (" " + " ".join(tokens) + " ",)
             has_phrase = np.fromiter((self._mentions(i, phrase) for i in top.tolist()), dtype=bool, count=len(top))
@@ -183,10 +197,8 @@ class Partition:
         return parts[0] if len(parts) == 1 else np.union1d(parts[0], parts[1])
 
     # --- fuzzy -------------------------------------------------------------------------------
-    def fuzzy(
-        self, tokens: list[str], *, limit: int, place_terms: list[list[str]], include_unsafe: bool
-    ) -> list[MemeHit]:
-        candidates, shared = self._fuzzy_candidates(tokens, include_unsafe=include_unsafe)
+    def fuzzy(self, tokens: list[str], *, limit: int, place_terms: list[list[str]], max_rank: int) -> list[MemeHit]:
+        candidates, shared = self._fuzzy_candidates(tokens, max_rank=max_rank)
         if not len(candidates):
             return []
         query = " ".join(tokens)
@@ -223,7 +235,7 @@ class Partition:
         order = np.lexsort((candidates, -shared, -closeness, -final))[:limit]
         return [self._hit(int(candidates[i]), "fuzzy", float(final[i])) for i in order]
 
-    def _fuzzy_candidates(self, tokens: list[str], *, include_unsafe: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _fuzzy_candidates(self, tokens: list[str], *, max_rank: int) -> tuple[np.ndarray, np.ndarray]:
         grams: set[str] = set()
         for position, token in enumerate(tokens):
             grams.update(_grams(token, pad_end=position < len(tokens) - 1))
@@ -244,8 +256,8 @@ class Partition:
             chosen.append(docs)
             budget += len(docs)
         counts = np.bincount(np.concatenate(chosen), minlength=self.size)
-        if not include_unsafe and len(self.unsafe):
-            counts[self.unsafe] = 0
+        if max_rank < BLOCKED_RANK:
+            counts[self.above[max_rank]] = 0
         candidates = _top(counts, FUZZY_CANDIDATES, strict_limit=True)
         return candidates, counts[candidates]
 
@@ -259,6 +271,7 @@ class Partition:
             language=self.language,
             match=match,
             score=round(score, 4),
+            rating=LEVELS[self.ratings[index]],
         )
 
 
@@ -354,12 +367,12 @@ class SearchIndex:
 
 
 def index_build(version: str, rows: Iterable[CatalogueRow]) -> SearchIndex:
-    """An index of ``rows`` (id, template, text, kind, image_url, language, is_safe, in id order),
+    """An index of ``rows`` (id, template, text, kind, image_url, language, rating rank, in id order),
     which holds the catalogue at ``version``."""
-    by_language: dict[str, list[tuple[int, str, str, str, str, bool]]] = {}
+    by_language: dict[str, list[tuple[int, str, str, str, str, int]]] = {}
     interned: dict[str, str] = {}
     seen: set[tuple[str, str, str]] = set()
-    for meme_id, template, text, kind, image_url, language, is_safe in rows:
+    for meme_id, template, text, kind, image_url, language, rank in rows:
         # The data set holds the same caption on the same template many times (re-posts): index
         # the oldest only, so that a search for several memes does not return copies.
         key = (language, template.casefold(), " ".join(text.casefold().split()))
@@ -367,6 +380,6 @@ def index_build(version: str, rows: Iterable[CatalogueRow]) -> SearchIndex:
             continue
         seen.add(key)
         template = interned.setdefault(template, template)  # thousands of memes share a template
-        by_language.setdefault(language, []).append((meme_id, template, text, kind, image_url, is_safe))
+        by_language.setdefault(language, []).append((meme_id, template, text, kind, image_url, rank))
     partitions = {language: Partition(language, kept) for language, kept in by_language.items() if language}
     return SearchIndex(version=version, partitions=partitions, size=sum(p.size for p in partitions.values()))

@@ -22,7 +22,8 @@ from django.db import connection
 
 from memes.conf import memes_setting
 from memes.models import CatalogueState, Meme
-from memes.search.engine import SearchIndex, index_build
+from memes.rating.levels import RANK
+from memes.search.engine import BLOCKED_RANK, SearchIndex, index_build
 
 logger = logging.getLogger("memes.search")
 
@@ -35,9 +36,13 @@ def _index_build(version: str) -> SearchIndex:
     rows = (
         Meme.objects.filter(kind__in=[Meme.Kind.TEXT, Meme.Kind.IMAGE])
         .order_by("id")
-        .values_list("id", "template", "text", "kind", "image_url", "language", "is_safe")
+        .values_list("id", "template", "text", "kind", "image_url", "language", "rating", "hidden")
     )
-    index = index_build(version, rows.iterator(chunk_size=5000))
+    ranked = (
+        (meme_id, template, text, kind, image_url, language, BLOCKED_RANK if hidden else RANK[rating])
+        for meme_id, template, text, kind, image_url, language, rating, hidden in rows.iterator(chunk_size=5000)
+    )
+    index = index_build(version, ranked)
     _release_memory()
     logger.info(
         "search_index_built memes=%d languages=%d seconds=%.2f version=%s",

@@ -20,7 +20,7 @@ from memes.exceptions import CatalogueFileError
 from memes.language import detect_language, normalize_language_code
 from memes.loc_format import COLUMNS_2015, COLUMNS_2019, LANGUAGE_COLUMNS, MISSING
 from memes.models import CatalogueState, Meme
-from memes.safety import text_safety
+from memes.rating import BLOCKED, Rating, rate_meme, rate_text
 from memes.search.holder import index_holder
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,11 @@ IMPORTED_FIELDS = (
     "language",
     "is_safe",
     "unsafe_reason",
+    "rating",
+    "rating_reason",
 )
+# What an operator decided (rating_locked): an import keeps these as they are in the database.
+DECIDED_FIELDS = ("is_safe", "unsafe_reason", "rating", "rating_reason")
 _MD5_RE = re.compile(r"^[0-9a-fA-F]{32}$")
 _MAX_SOURCE_ID = 2**63 - 1
 
@@ -120,7 +124,7 @@ def catalogue_import(
             mininterval=0.5,
         )
         batch: dict[int, Meme] = {}
-        template_safety: dict[tuple[str, str], tuple[bool, str]] = {}
+        template_ratings: dict[tuple[str, str], Rating] = {}
         line = reader.line_num
         for record in reader:
             first_line, line = line + 1, reader.line_num
@@ -128,7 +132,7 @@ def catalogue_import(
             if not record or (len(record) == 1 and not record[0].strip()):
                 continue  # blank line
             try:
-                meme = _meme_from_record(record, columns, languages, template_safety)
+                meme = _meme_from_record(record, columns, languages, template_ratings)
             except ValueError as exc:
                 summary.skipped += 1
                 if len(summary.errors) < MAX_REPORTED_ERRORS:
@@ -220,7 +224,7 @@ def _meme_from_record(
     record: list[str],
     columns: tuple[str, ...],
     languages: dict[int, str],
-    template_safety: dict[tuple[str, str], tuple[bool, str]],
+    template_ratings: dict[tuple[str, str], Rating],
 ) -> Meme:
     """A validated, unsaved Meme; ValueError (with a message for the user) when the row is bad."""
     if len(record) != len(columns):
@@ -255,15 +259,16 @@ def _meme_from_record(
 
     alternate = _value(values["Alternate Text"])
     language = languages.get(source_id) or detect_language(text or template)
-    is_safe, reason = text_safety(text, language=language)
-    if is_safe and alternate and alternate != text:
-        is_safe, reason = text_safety(alternate, language=language)  # the part not shown is not vetted either
-    if is_safe:
+    # The caption, the alternate text (not shown, but not vetted either) and the template name: the
+    # strictest rating wins. Thousands of memes share a template, so its rating is computed once.
+    rating = rate_meme(text, alternate if alternate != text else "", language=language)
+    if rating.level != BLOCKED:
         key = (template, language)
-        if key not in template_safety:
-            template_safety[key] = text_safety(template, language=language)
-        is_safe, reason = template_safety[key]
-        reason = f"template {reason}" if reason else ""
+        if key not in template_ratings:
+            template_ratings[key] = rate_text(template, language=language)
+        template_rating = template_ratings[key]
+        if template_rating.rank > rating.rank:
+            rating = Rating(template_rating.level, template_rating.category, f"template {template_rating.reason}")
     return Meme(
         source_id=source_id,
         template=template,
@@ -276,9 +281,19 @@ def _meme_from_record(
         size_bytes=int(raw_size) if raw_size else None,
         kind=Meme.Kind.IMAGE if image_url else Meme.Kind.TEXT,
         language=language,
-        is_safe=is_safe,
-        unsafe_reason=reason[:120],
+        **rating_fields(rating),
     )
+
+
+def rating_fields(rating: Rating) -> dict[str, Any]:
+    """The Meme fields a rating sets: a blocked meme is also unsafe, with the rule as its reason."""
+    blocked = rating.level == BLOCKED
+    return {
+        "rating": rating.level,
+        "rating_reason": rating.reason[:120],
+        "is_safe": not blocked,
+        "unsafe_reason": rating.reason[:120] if blocked else "",
+    }
 
 
 def _url(raw: str, column: str) -> str:
@@ -297,11 +312,20 @@ def _write_batch(batch: dict[int, Meme], summary: ImportSummary) -> None:
     with transaction.atomic():
         existing: dict[int, tuple[Any, ...]] = {
             row[0]: row[1:]
-            for row in Meme.objects.filter(source_id__in=list(batch)).values_list("source_id", *IMPORTED_FIELDS)
+            for row in Meme.objects.filter(source_id__in=list(batch)).values_list(
+                "source_id", *IMPORTED_FIELDS, "rating_locked"
+            )
         }
         to_write = []
         for source_id, meme in batch.items():
             current = existing.get(source_id)
+            if current is not None and current[-1]:
+                # An operator decided this meme's rating: nothing a machine computes undoes it.
+                stored = dict(zip(IMPORTED_FIELDS, current[:-1], strict=True))
+                for name in DECIDED_FIELDS:
+                    setattr(meme, name, stored[name])
+            if current is not None:
+                current = current[:-1]
             if current is None:
                 summary.imported += 1
             elif current == tuple(getattr(meme, name) for name in IMPORTED_FIELDS):
@@ -317,3 +341,82 @@ def _write_batch(batch: dict[int, Meme], summary: ImportSummary) -> None:
                 unique_fields=["source_id"],
                 update_fields=[*IMPORTED_FIELDS, "updated_at"],
             )
+
+
+def meme_rating(meme: Meme) -> Rating:
+    """What the rules say of a stored meme now: its caption and its template name, the stricter."""
+    rating = rate_text(meme.text, language=meme.language or None)
+    if rating.level != BLOCKED:
+        template = rate_text(meme.template, language=meme.language or None)
+        if template.rank > rating.rank:
+            rating = Rating(template.level, template.category, f"template {template.reason}")
+    return rating
+
+
+def meme_rerate(*, meme: Meme) -> bool:
+    """Set the meme's rating fields from the rules (unsaved); whether they changed. Operators'
+    decisions (``rating_locked``) are the caller's to respect."""
+    fields = rating_fields(meme_rating(meme))
+    changed = any(getattr(meme, name) != value for name, value in fields.items())
+    for name, value in fields.items():
+        setattr(meme, name, value)
+    return changed
+
+
+@dataclass
+class RerateSummary:
+    rated: int = 0
+    changed: int = 0
+    decided: int = 0  # left alone: an operator decided their rating
+    seconds: float = 0.0
+
+    def __str__(self) -> str:
+        return f"rated={self.rated} changed={self.changed} left_to_operators={self.decided} seconds={self.seconds:.1f}"
+
+
+def catalogue_rerate(*, batch_size: int = 2000, progress: bool = True) -> RerateSummary:
+    """Apply the current rules to every meme (catalogue and AI), in id-ordered batches, writing only
+    the memes whose rating changed; memes an operator decided are left alone. Idempotent: a second
+    run changes nothing. Running processes refresh their search index as after an import."""
+    started = time.perf_counter()
+    summary = RerateSummary()
+    summary.decided = Meme.objects.filter(rating_locked=True).count()
+    undecided = Meme.objects.filter(rating_locked=False)
+    bar = tqdm(
+        total=undecided.count() if progress else None,
+        disable=not progress,
+        unit=" memes",
+        file=sys.stderr,
+        desc="rate memes",
+        mininterval=0.5,
+    )
+    fields = ["rating", "rating_reason", "is_safe", "unsafe_reason"]
+    last_id = 0
+    while True:
+        batch = list(
+            undecided.filter(id__gt=last_id)
+            .order_by("id")
+            .only("id", "text", "template", "language", *fields)[:batch_size]
+        )
+        if not batch:
+            break
+        last_id = batch[-1].pk
+        changed = [meme for meme in batch if meme_rerate(meme=meme)]
+        if changed:
+            # rating_locked=False again in the UPDATE's WHERE: a decision made while we were rating wins.
+            with transaction.atomic():
+                ids = set(
+                    Meme.objects.select_for_update()
+                    .filter(pk__in=[m.pk for m in changed], rating_locked=False)
+                    .values_list("pk", flat=True)
+                )
+                Meme.objects.bulk_update([m for m in changed if m.pk in ids], fields)
+            summary.changed += len(ids)
+        summary.rated += len(batch)
+        bar.update(len(batch))
+    bar.close()
+    if summary.changed:
+        catalogue_changed()
+    summary.seconds = time.perf_counter() - started
+    logger.info("catalogue_rerate %s", summary)
+    return summary

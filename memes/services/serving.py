@@ -31,13 +31,16 @@ from billing.services import (
     price_for,
 )
 from memes import metrics
+from memes.conf import memes_setting
 from memes.exceptions import AiNotAllowed, MemeNotFound, NoMatch
 from memes.generation import GeneratedCaption, generator_for
 from memes.geo import place_for
 from memes.models import Meme
 from memes.payloads import ai_meme_payload, meme_payload, memes_payload
+from memes.rating import DEFAULT_CEILING, Rating, rate_meme, stricter, within
 from memes.rendering import render_meme_png
 from memes.selectors import meme_lookup
+from memes.services.catalogue import rating_fields
 
 PNG_CACHE_SECONDS = 7 * 24 * 3600
 P = ParamSpec("P")
@@ -63,6 +66,12 @@ def wants_ai(*, principal: Principal, ai: bool | None) -> bool:
     if ai and not premium:
         raise AiNotAllowed()
     return premium if ai is None else ai
+
+
+def ceiling_for(*, principal: Principal, rating: str | None) -> str:
+    """The ceiling a call is served under: what it asked for (default pg-13) or the operator's limit
+    on the client, whichever is stricter; a client cannot lift its own limit."""
+    return stricter(rating or DEFAULT_CEILING, principal.max_rating)
 
 
 def meme_png(*, meme_id: int) -> bytes:
@@ -133,8 +142,11 @@ def meme_serve(
     lon: float | None = None,
     ai: bool | None = None,
     as_image: bool = False,
+    rating: str | None = None,
 ) -> Served:
     """Serve the best meme(s) for the query and place, and charge for them exactly once.
+
+    Only memes within the ceiling (``rating``, bounded by the client's own limit) are served.
 
     Raises ``NoMatch`` (404), ``AiNotAllowed`` (403), ``InsufficientTokens`` (402) or
     ``IdempotencyKeyReused`` (422); in every case nothing is charged.
@@ -143,12 +155,22 @@ def meme_serve(
     replay = paid_call_replay(client_id=principal.client_id, paid=paid)
     if replay is not None:
         return _served(replay, as_image=as_image)
+    ceiling = ceiling_for(principal=principal, rating=rating)
     if use_ai:
         charge = _ai_meme_charge(
-            principal=principal, paid=paid, query=query, lang=lang, lat=lat, lon=lon, as_image=as_image
+            principal=principal,
+            paid=paid,
+            query=query,
+            lang=lang,
+            lat=lat,
+            lon=lon,
+            as_image=as_image,
+            ceiling=ceiling,
         )
     else:
-        lookup = meme_lookup(query=query, fuzzy=fuzzy, limit=1 if as_image else limit, lang=lang, lat=lat, lon=lon)
+        lookup = meme_lookup(
+            query=query, fuzzy=fuzzy, limit=1 if as_image else limit, lang=lang, lat=lat, lon=lon, rating=ceiling
+        )
         charge = account_debit(
             client_id=principal.client_id,
             amount=sum(meme_price(hit.kind, as_image=as_image) for hit in lookup.hits),
@@ -175,14 +197,26 @@ def _ai_meme_charge(
     lat: float | None,
     lon: float | None,
     as_image: bool,
+    ceiling: str,
 ) -> PaidCallResult:
     """A new AI meme for the client, stored and charged."""
     price = meme_price(Meme.Kind.AI, as_image=as_image)
     account_funds_check(client_id=principal.client_id, amount=price)  # don't generate for a client who cannot pay
     place = place_for(lat=lat, lon=lon) if lat is not None and lon is not None else None
-    started = perf_counter()
-    caption: GeneratedCaption = generator_for().generate(query=query, place=place, lang=lang)
-    metrics.AI_SECONDS.labels(generator=caption.generator).observe(perf_counter() - started)
+    generated = _caption_within(query=query, place=place, lang=lang, ceiling=ceiling)
+    if generated is None:
+        # No caption within the ceiling after the allowed tries: a catalogue meme within it instead
+        # (its own price), or a 404 like any search without a match. Never one above the ceiling.
+        lookup = meme_lookup(query=query, limit=1, lang=lang, lat=lat, lon=lon, rating=ceiling)
+        return account_debit(
+            client_id=principal.client_id,
+            amount=meme_price(lookup.hits[0].kind, as_image=as_image),
+            paid=paid,
+            payload=memes_payload(lookup.hits, lookup.place),
+            reason="catalogue meme (AI caption above the rating ceiling)" + (" (image)" if as_image else ""),
+            actor=f"client:{principal.client_id}",
+        )
+    caption, rating = generated
     with transaction.atomic():
         # Stored in the charge's transaction: if the charge fails, the meme is rolled back with it,
         # so a meme is stored if and only if it was paid for.
@@ -197,6 +231,7 @@ def _ai_meme_charge(
             owner_id=principal.client_id,
             place_name=place.city if place and place.city else "",
             country_code=place.country_code if place and place.country_code else "",
+            **rating_fields(rating),
         )
         return account_debit(
             client_id=principal.client_id,
@@ -208,11 +243,26 @@ def _ai_meme_charge(
         )
 
 
-def _visible_meme(*, principal: Principal, meme_id: int) -> Meme:
-    """A safe catalogue meme, or an AI meme generated for this client; anything else is a 404
-    (never a 403, which would tell that another client's meme exists)."""
+def _caption_within(*, query: str, place: Any, lang: str, ceiling: str) -> tuple[GeneratedCaption, Rating] | None:
+    """A generated caption rated within ``ceiling`` (caption and template, the same rules as the
+    catalogue), trying up to ``MEMES["AI_RATING_TRIES"]`` times; None when every try was above it."""
+    generator = generator_for()
+    for _ in range(max(1, int(memes_setting("AI_RATING_TRIES")))):
+        started = perf_counter()
+        caption = generator.generate(query=query, place=place, lang=lang)
+        metrics.AI_SECONDS.labels(generator=caption.generator).observe(perf_counter() - started)
+        rating = rate_meme(caption.text, caption.template, language=caption.language)
+        if within(rating.level, ceiling):
+            return caption, rating
+    return None
+
+
+def _visible_meme(*, principal: Principal, meme_id: int, ceiling: str) -> Meme:
+    """A catalogue meme within the ceiling, or an AI meme generated for this client within it;
+    anything else (blocked, hidden, above the ceiling) is a 404, as if it did not exist (never a
+    403, which would tell that it exists)."""
     meme = Meme.objects.filter(pk=meme_id).first()
-    if meme is None or not meme.is_safe:
+    if meme is None or meme.hidden or not meme.is_safe or not within(meme.rating, ceiling):
         raise MemeNotFound()
     if meme.kind == Meme.Kind.AI and meme.owner_id != principal.client_id:
         raise MemeNotFound()
@@ -220,12 +270,15 @@ def _visible_meme(*, principal: Principal, meme_id: int) -> Meme:
 
 
 @_counted
-def meme_serve_by_id(*, principal: Principal, paid: PaidRequest, meme_id: int, as_image: bool) -> Served:
-    """Serve one meme again by its id (JSON or PNG), charged like any meme served."""
+def meme_serve_by_id(
+    *, principal: Principal, paid: PaidRequest, meme_id: int, as_image: bool, rating: str | None = None
+) -> Served:
+    """Serve one meme again by its id (JSON or PNG), charged like any meme served; a meme above the
+    ceiling (``rating`` bounded by the client's limit), hidden or blocked is a 404, nothing charged."""
     replay = paid_call_replay(client_id=principal.client_id, paid=paid)
     if replay is not None:
         return _served(replay, as_image=as_image)
-    meme = _visible_meme(principal=principal, meme_id=meme_id)
+    meme = _visible_meme(principal=principal, meme_id=meme_id, ceiling=ceiling_for(principal=principal, rating=rating))
     charge = account_debit(
         client_id=principal.client_id,
         amount=meme_price(meme.kind, as_image=as_image),

@@ -28,12 +28,14 @@ def test_changelist_searches_and_filters(admin_client, catalogue):
 
 
 def test_editing_a_meme_in_the_admin_refreshes_search(admin_client, catalogue):
-    meme = Meme.objects.get(source_id=111)  # unsafe: "bullshit"
-    assert meme_search(query="fight anyway") == []
+    meme = Meme.objects.get(source_id=111)  # pg-13: moderate profanity
+    assert meme_search(query="fight anyway", rating="g") == []
 
-    data = {field: getattr(meme, field) for field in ("template", "text", "kind", "language")}
-    data.update({"upper_text": "", "lower_text": "", "is_safe": "on", "unsafe_reason": "", "size_bytes": ""})
+    data = {field: getattr(meme, field) for field in ("template", "kind", "language")}
+    data.update({"text": "fight anyway with courage", "upper_text": "", "lower_text": "", "size_bytes": ""})
     response = admin_client.post(f"/admin/memes/meme/{meme.pk}/change/", data)
 
     assert response.status_code == 302, response.content[:2000]
-    assert [hit.id for hit in meme_search(query="fight anyway")] == [meme.pk]
+    # The edited caption is rated again (no operator decided its rating), and search sees it.
+    assert [hit.id for hit in meme_search(query="fight anyway", rating="g")] == [meme.pk]
+    assert Meme.objects.get(pk=meme.pk).rating == "g"

@@ -30,6 +30,7 @@ def test_search_answers_the_best_meme_with_its_match(api_client, catalogue):
         "image_url": meme.image_url,
         "png_url": f"/api/memes/{meme.pk}.png",
         "match": {"type": "exact", "score": hit["match"]["score"]},
+        "rating": "g",
     }
     assert hit["match"]["score"] > 0
 

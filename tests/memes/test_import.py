@@ -194,9 +194,11 @@ def test_unsafe_captions_and_template_names_are_flagged_with_a_reason(write_csv)
     catalogue_import(path=write_csv(rows), progress=False)
 
     flagged = {m.source_id: m.unsafe_reason for m in Meme.objects.filter(is_safe=False)}
-    assert set(flagged) == {1, 2}
-    assert "bullshit" in flagged[1]
-    assert flagged[2].startswith("template link")
+    assert set(flagged) == {2}  # only blocked memes are unsafe; the others are rated
+    assert flagged[2].startswith("template spam")
+    ratings = dict(Meme.objects.values_list("source_id", "rating"))
+    assert ratings == {1: "pg-13", 2: "blocked", 3: "g"}
+    assert Meme.objects.get(source_id=1).rating_reason == "profanity (en): b******t"
 
 
 def test_command_prints_a_summary_and_the_skipped_lines_with_a_progress_bar(write_csv):

@@ -81,10 +81,16 @@ def test_only_memes_of_the_requested_language_are_served(catalogue):
     assert meme_search(query="pizza", lang="xx") == []
 
 
-def test_unsafe_memes_are_hidden_unless_asked_for(catalogue):
-    assert meme_search(query="fight anyway") == []  # Courage Wolf says "bullshit"
-    assert meme_search(query="followers") == []  # spam link
-    assert source_ids(meme_search(query="fight anyway", include_unsafe=True)) == [111]
+def test_memes_above_the_rating_ceiling_or_blocked_are_not_served(catalogue):
+    # Courage Wolf's caption has moderate profanity: pg-13, served by default, not under pg.
+    [hit] = meme_search(query="fight anyway")
+    assert hit.rating == "pg-13"
+    assert meme_search(query="fight anyway", rating="pg") == []
+    assert meme_search(query="fight anyway", rating="g", fuzzy=True) == []
+    assert source_ids(meme_search(query="fight anyway", rating="r")) == [111]
+    assert meme_search(query="followers", rating="r") == []  # spam link: blocked
+    assert meme_search(query="followers", rating="r", fuzzy=True) == []
+    assert source_ids(meme_search(query="followers", include_unsafe=True)) != []
 
 
 def test_no_word_of_the_query_in_the_catalogue_finds_nothing(catalogue):
