@@ -27,7 +27,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 if "django_prometheus" in settings.INSTALLED_APPS:
-    urlpatterns.append(path("", include("django_prometheus.urls")))
+    from config.metrics_access import metrics
+
+    urlpatterns.append(path("metrics", metrics, name="prometheus-django-metrics"))
 
 
 def _is_api(request: HttpRequest) -> bool:
