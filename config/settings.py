@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.ApiErrorMiddleware",
+    "config.middleware.ChunkedBodyMiddleware",  # chunked bodies under /api/ read, not taken as empty
     # Django's session, CSRF, login and messages middlewares, skipped under /api/ (see config/middleware.py).
     "config.middleware.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
