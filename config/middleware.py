@@ -3,11 +3,13 @@ view, and keep the browser-only middlewares off the API's hot path."""
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Awaitable, Callable
 
 from axes.middleware import AxesMiddleware
 from csp.middleware import CSPMiddleware
+from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
@@ -88,3 +90,43 @@ class BrowserAxesMiddleware(AxesMiddleware):
 
 class BrowserCSPMiddleware(_BrowserOnly, CSPMiddleware):
     """The Content-Security-Policy header on browser pages (portal, admin); the API answers JSON."""
+
+
+class ChunkedBodyMiddleware:
+    """Chunked request bodies under ``/api/`` read as what they are, not as empty.
+
+    Django (WSGI) reads a body by its Content-Length; a chunked one has none, so DRF saw no body
+    and answered a misleading 400 (finding 9). Servers that decode chunking (granian, gunicorn)
+    say so with ``wsgi.input_terminated``: then the body is read here, up to
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (413 beyond), and handed on with its length, so every view,
+    DRF's or not, reads it as if it had been sent with a Content-Length.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        meta = request.META
+        if (
+            meta.get("HTTP_TRANSFER_ENCODING")
+            and not meta.get("CONTENT_LENGTH")
+            and meta.get("wsgi.input_terminated")
+            and request.path_info.startswith(API_PREFIX)
+        ):
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            stream, chunks, size = meta["wsgi.input"], [], 0
+            while limit is None or size <= limit:
+                # Never read past the limit: one byte over it is enough to refuse.
+                chunk = stream.read(64 * 1024 if limit is None else min(64 * 1024, limit + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            if limit is not None and size > limit:
+                return error_response(
+                    413, "Request body is larger than the limit.", "payload_too_large", {"limit_bytes": limit}
+                )
+            body = b"".join(chunks)
+            meta["CONTENT_LENGTH"] = str(len(body))
+            request._stream = io.BytesIO(body)  # type: ignore[attr-defined]
+        return self.get_response(request)

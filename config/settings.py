@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.ApiErrorMiddleware",
+    "config.middleware.ChunkedBodyMiddleware",  # chunked bodies under /api/ read, not taken as empty
     # Django's session, CSRF, login and messages middlewares, skipped under /api/ (see config/middleware.py).
     "config.middleware.BrowserSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -86,6 +87,12 @@ if env.bool("MAAS_METRICS", default=True):
     # outermost, so the latency covers every middleware.
     INSTALLED_APPS.append("django_prometheus")
     MIDDLEWARE = ["config.metrics.RequestMetricsMiddleware", *MIDDLEWARE]
+
+# Who may read /metrics (config/metrics_access.py): the scraper's networks; never through a proxy.
+METRICS_ALLOWED_NETWORKS = env.list(
+    "METRICS_ALLOWED_NETWORKS",
+    default=["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -289,6 +296,21 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAAS_MAX_BODY_BYTES", default=64 * 1024)
 # Set by deploy/serve, not by operators: the file whose existence means "shutting down, drain"
 # (config.lifecycle). Empty: never draining (runserver, tests in process).
 MAAS_DRAIN_FILE = env.str("MAAS_DRAIN_FILE", default="")
+
+# --- HTTPS (production) ------------------------------------------------------------------------
+# Behind a TLS-terminating ingress: MAAS_HTTPS=true (deploy/k8s sets it). Then HSTS, cookies only
+# over HTTPS, and the ingress' X-Forwarded-Proto believed for request.is_secure(). Off by default:
+# `make run` serves plain HTTP on 127.0.0.1, where Secure cookies would make the admin unusable.
+MAAS_HTTPS = env.bool("MAAS_HTTPS", default=False)
+if MAAS_HTTPS:
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)  # a year
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 
 # --- App settings (one namespaced dict per app, like REST_FRAMEWORK) -------------------------
 # Ingest pipeline (ingest/conf.py lists every key and its default).

@@ -29,11 +29,9 @@ urlpatterns = [
     path("portal/", include("portal.urls")),
 ]
 if "django_prometheus" in settings.INSTALLED_APPS:
-    from config.metrics import metrics_view
+    from config.metrics_access import metrics
 
-    # Our view rather than django-prometheus's: it also sums the processes' files in multiprocess
-    # mode with the gauges computed at scrape time (config/metrics.py). Same URL name.
-    urlpatterns.append(path("metrics", metrics_view, name="prometheus-django-metrics"))
+    urlpatterns.append(path("metrics", metrics, name="prometheus-django-metrics"))
 
 
 def _is_api(request: HttpRequest) -> bool:

@@ -30,6 +30,17 @@ from tests.billing.servers import Server, free_port, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), Path("/usr/bin"))
+REQUIRE_SERVICES = os.environ.get("MAAS_REQUIRE_SERVICES") == "1"
+MISSING_TOOLS = [
+    name
+    for name, found in {
+        "initdb": (PG_BIN / "initdb").exists(),
+        "redis-server": shutil.which("redis-server"),
+        "rabbitmq-server": Path("/usr/lib/rabbitmq/bin/rabbitmq-server").exists() or shutil.which("rabbitmq-server"),
+    }.items()
+    if not found
+]
+RECORD = {"ts": "1530228282", "sender": "fault-test", "message": {"n": 1}, "sent-from-ip": "1.2.3.4", "priority": 2}
 
 
 def _port_open(port: int) -> bool:

@@ -12,50 +12,17 @@ in front. Each outage is short and every request loop bounded, so the module tak
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 import requests
 
 from tests.billing.servers import Server
-from tests.reliability.stack import PG_BIN, Stack, get, post
+from tests.reliability.stack import MISSING_TOOLS, RECORD, REQUIRE_SERVICES, Stack, get, post
 
-REQUIRE_SERVICES = os.environ.get("MAAS_REQUIRE_SERVICES") == "1"
-_MISSING = [
-    name
-    for name, found in {
-        "initdb": (PG_BIN / "initdb").exists(),
-        "redis-server": shutil.which("redis-server"),
-        "rabbitmq-server": shutil.which("rabbitmq-server") or os.path.exists("/usr/lib/rabbitmq/bin/rabbitmq-server"),
-    }.items()
-    if not found
-]
-if _MISSING and not REQUIRE_SERVICES:
-    pytestmark = pytest.mark.skip(reason=f"fault tests need {', '.join(_MISSING)} installed")
-
-RECORD = {"ts": "1530228282", "sender": "fault-test", "message": {"n": 1}, "sent-from-ip": "1.2.3.4", "priority": 2}
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    if _MISSING:
-        pytest.fail(f"MAAS_REQUIRE_SERVICES=1 but {', '.join(_MISSING)} is not installed")
-    with Stack() as running:
-        yield running
-
-
-@pytest.fixture
-def fresh_stack(stack: Stack) -> Iterator[Stack]:
-    """The module's stack, every service running again afterwards whatever the test did."""
-    yield stack
-    for server in stack.servers:
-        server.stop(timeout=10)
-    stack.servers.clear()
-    stack.restore()
+if MISSING_TOOLS and not REQUIRE_SERVICES:
+    pytestmark = pytest.mark.skip(reason=f"fault tests need {', '.join(MISSING_TOOLS)} installed")
 
 
 def _log(server: Server) -> str:
