@@ -164,7 +164,7 @@ if env.bool("MAAS_METRICS", default=True):
     # (ingest.metrics), summed over its processes by an exposition server it forks on
     # $dramatiq_prom_port (deploy/worker sets it, and the multiprocess directory). Inert in web
     # processes: its hooks run only in a Dramatiq worker.
-    DRAMATIQ_BROKER["MIDDLEWARE"].append("dramatiq.middleware.prometheus.Prometheus")
+    DRAMATIQ_BROKER["MIDDLEWARE"] = [*DRAMATIQ_BROKER["MIDDLEWARE"], "dramatiq.middleware.prometheus.Prometheus"]
 DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
 # The embedded default has no separate worker: the web process consumes its own stub queue, with a
 # worker its request handler starts (ingest/embedded.py).
