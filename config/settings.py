@@ -273,3 +273,9 @@ BILLING = {
 # --- Logging: JSON lines on stderr, with the request id (config/logs.py) ----------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = logging_config(LOG_LEVEL, env.str("LOG_FORMAT", default="json"))
+
+# --- Memory-leak hunting: tracemalloc snapshots on SIGUSR2 (config/memdebug.py), off by default ---
+if env.bool("MAAS_TRACEMALLOC", default=False):
+    from config import memdebug
+
+    memdebug.install()
