@@ -263,14 +263,14 @@ def main() -> None:
     try:
         import requests
 
-        deadline = time.monotonic() + 180  # tracemalloc slows the imports of a start several times
+        deadline = time.monotonic() + 600  # tracemalloc slows the imports of a start several times (minutes)
         while time.monotonic() < deadline:
             with contextlib.suppress(requests.RequestException):
                 if requests.get(f"http://127.0.0.1:{WEB_PORT}/api/ready", timeout=2).ok:
                     break
             time.sleep(0.5)
         else:
-            raise SystemExit("deploy/serve did not get ready in 180 s; see var/soak/serve.log")
+            raise SystemExit("deploy/serve did not get ready in 600 s; see var/soak/serve.log")
         time.sleep(3)  # the worker's processes boot
         traffic = Traffic(f"http://127.0.0.1:{WEB_PORT}", keys, ingest_key, meme_ids, args.rate)
         traffic.run()
