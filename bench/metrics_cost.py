@@ -73,13 +73,37 @@ def main() -> None:
             started = time.perf_counter()
             timer.observe(time.perf_counter() - started)
 
-        cases = {
+        import logging
+
+        from django.http import HttpRequest, HttpResponse
+
+        from config.logs import RequestLogMiddleware
+
+        # The access line as production writes it (JSON formatter), into /dev/null instead of stderr.
+        sink = open(os.devnull, "w")  # noqa: SIM115 - closed with the run
+        handler = logging.StreamHandler(sink)
+        handler.setFormatter(next(h.formatter for h in logging.getLogger().handlers if h.formatter is not None))
+        access = logging.getLogger("maas.access")
+        access.handlers, access.propagate, access.level = [handler], False, logging.INFO
+        answer = HttpResponse(b"{}", content_type="application/json")
+        request = HttpRequest()
+        request.method, request.path, request.path_info = "GET", "/api/memes", "/api/memes"
+        request.META = {"HTTP_X_REQUEST_ID": "soak-req-0000001"}
+
+        def bare_view(_request: HttpRequest) -> HttpResponse:
+            return answer
+
+        logged = RequestLogMiddleware(bare_view)
+
+        cases: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
             "serving wrapper: outcome + tokens counters (minus the bare call)": (
                 lambda: counted(as_image=False),
                 lambda: bare(as_image=False),
             ),
             "search timer: 2 perf_counter + 1 histogram observation": (search_timer, lambda: None),
         }
+        logging_case = "request id + one JSON access line (config/logs.py), not in the metrics budget"
+        cases[logging_case] = (lambda: logged(request), lambda: bare_view(request))
         figures: dict[str, list[float]] = {name: [] for name in cases}
         for run in range(1, args.runs + 1):
             for name, (with_metrics, without) in cases.items():
@@ -90,11 +114,15 @@ def main() -> None:
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
-    total = [sum(values) for values in zip(*figures.values(), strict=True)]
+    metric_figures = [values for name, values in figures.items() if name != logging_case]
+    total = [sum(values) for values in zip(*metric_figures, strict=True)]
     rows = "\n".join(
         f"| {name} | {median(values):.2f} | {min(values):.2f} to {max(values):.2f} |"
         for name, values in figures.items()
+        if name != logging_case
     )
+    log_values = figures[logging_case]
+    log_row = f"| {logging_case} | {median(log_values):.2f} | {min(log_values):.2f} to {max(log_values):.2f} |"
     body = f"""
 What the business metrics (issue 14) add to one paid JSON call, measured on that code alone:
 {args.iterations:,} calls per case, CPU time of the process, median of {args.runs} runs, prometheus_client in
@@ -103,7 +131,8 @@ multiprocess mode as deploy/serve runs it. Budget: 20 µs per paid call.
 | added code | µs per paid call (median) | range |
 |---|---:|---:|
 {rows}
-| **total** | **{median(total):.2f}** | {min(total):.2f} to {max(total):.2f} |
+| **total of the metrics** | **{median(total):.2f}** | {min(total):.2f} to {max(total):.2f} |
+{log_row}
 """
     command = f"python bench/metrics_cost.py --runs {args.runs} --iterations {args.iterations}"
     if args.no_report:
