@@ -77,9 +77,9 @@ class JsonFormatter(logging.Formatter):
     """Every stdlib record as one JSON object: ``ts``, ``level``, ``logger``, ``event`` (the message),
     ``request_id`` while a request is served, the fields passed as ``extra=``, ``exception``.
 
-    The same line structlog's ``ProcessorFormatter`` would write with the processors below, at a
-    third of its cost: 29 against 91 µs per line measured in one process (the access line is
-    written for every request; stdlib logging's own share is 17 µs of either).
+    The same line structlog's ``ProcessorFormatter`` would write with the processors below, for
+    about 60 % of its CPU (``bench/metrics_cost.py``, docs/benchmarks.md): the access line is
+    written for every request, and stdlib logging's own share is the same for both.
     """
 
     def format(self, record: logging.LogRecord) -> str:
