@@ -6,7 +6,10 @@ measures exactly the code the metrics added to a paid JSON call, in a loop, as d
 (prometheus_client in multiprocess mode, values in memory-mapped files): the outcome counter and
 the tokens counter behind the serving wrapper (``memes.services.serving._counted``, against the
 same function unwrapped), and the search timer (two ``perf_counter`` calls and one histogram
-observation). A PNG call adds one more counter (the cache); AI calls one more histogram.
+observation). A PNG call adds one more counter (the cache); AI calls one more histogram. Also,
+outside the metrics' budget: what the request id and the JSON access line cost per request
+(``config.logs.RequestLogMiddleware``), and the line written through our formatter against
+structlog's stdlib bridge (the alternative measured and rejected).
 
     .venv/bin/python bench/metrics_cost.py [--runs 5] [--iterations 200000] [--no-report]
 
