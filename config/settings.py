@@ -181,6 +181,12 @@ DRAMATIQ_BROKER = {
         "django_dramatiq.middleware.DbConnectionsMiddleware",
     ],
 }
+if env.bool("MAAS_METRICS", default=True):
+    # The worker's /metrics: Dramatiq's own series (messages, errors, retries, duration) and ours
+    # (ingest.metrics), summed over its processes by an exposition server it forks on
+    # $dramatiq_prom_port (deploy/worker sets it, and the multiprocess directory). Inert in web
+    # processes: its hooks run only in a Dramatiq worker.
+    DRAMATIQ_BROKER["MIDDLEWARE"] = [*DRAMATIQ_BROKER["MIDDLEWARE"], "dramatiq.middleware.prometheus.Prometheus"]
 DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
 # The embedded default has no separate worker: the web process consumes its own stub queue, with a
 # worker its request handler starts (ingest/embedded.py).
@@ -373,3 +379,9 @@ LOGGING["loggers"].update(
         "axes": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
     }
 )
+
+# --- Memory-leak hunting: tracemalloc snapshots on SIGUSR2 (config/memdebug.py), off by default ---
+if env.bool("MAAS_TRACEMALLOC", default=False):
+    from config import memdebug
+
+    memdebug.install()

@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import structlog
 from django.contrib.auth.models import User
 from django.test import Client as DjangoClient
 from rest_framework.test import APIClient
 
 from accounts.roles import INGEST
 from accounts.services import client_create
+from config.logs import JsonFormatter
 from ingest.models import IngestOutbox
 from ingest.tasks import ingest_store_batch
 from ingest.validation import EXAMPLE_RECORD
@@ -45,11 +45,7 @@ class Captured:
 @pytest.fixture
 def logs() -> Iterator[Captured]:
     """Every log record of the test, at every level, rendered by the configured JSON formatter."""
-    formatter = next(
-        h.formatter
-        for h in logging.getLogger().handlers
-        if isinstance(h.formatter, structlog.stdlib.ProcessorFormatter)
-    )
+    formatter = next(h.formatter for h in logging.getLogger().handlers if isinstance(h.formatter, JsonFormatter))
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
@@ -142,3 +138,18 @@ def test_no_api_key_jwt_or_password_is_ever_logged(logs: Captured, make_client: 
     for secret in secrets:
         assert secret not in text
     assert "[redacted]" in text  # the deliberate mistake was blanked, not dropped
+
+
+def test_structlog_loggers_write_the_same_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    import structlog
+
+    from config.logs import _request_id
+
+    token = _request_id.set("structlog-req-01")
+    try:
+        structlog.get_logger("maas.test").info("native", answer=42)
+    finally:
+        _request_id.reset(token)
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert line["event"] == "native" and line["answer"] == 42 and line["level"] == "info"
+    assert line["request_id"] == "structlog-req-01" and line["ts"].endswith("Z")
