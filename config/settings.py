@@ -213,17 +213,11 @@ AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 SILENCED_SYSTEM_CHECKS = ["axes.W002"]
 LOGIN_URL = "/portal/login/"
 LOGIN_REDIRECT_URL = "/portal/"
-# Browser sessions (portal, admin). Secure cookies (HTTPS only) and HSTS in production: set
-# DJANGO_SECURE_COOKIES=true there (deploy/k8s/config.yaml does); `make run` serves plain HTTP.
-SECURE_COOKIES = env.bool("DJANGO_SECURE_COOKIES", default=False)
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_COOKIES
-SESSION_COOKIE_HTTPONLY = True
+# Browser sessions (portal, admin). HTTPS-only cookies and HSTS come with MAAS_HTTPS (below);
+# `make run` serves plain HTTP.
 SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_SECONDS", default=8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31_536_000 if SECURE_COOKIES else 0)
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp) for the browser pages: nothing but our own origin; no inline
 # script at all (the portal has none), images also as data: (the playground's PNG). Not under

@@ -17,4 +17,5 @@ urlpatterns = [
     path("webhooks/", views.webhooks, name="webhooks"),
     path("webhooks/<int:webhook_id>/delete", views.webhook_remove, name="webhook-delete"),
     path("playground/", views.playground, name="playground"),
+    path("my-data.json", views.data_export, name="data-export"),
 ]

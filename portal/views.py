@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import inspect
 import itertools
+import json
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -28,6 +30,7 @@ from billing.services import PaidRequest, prices
 from memes.services import meme_serve
 from portal.charts import usage_chart
 from portal.forms import DateRangeForm, KeyCreateForm, PlaygroundForm, WebhookForm
+from privacy.selectors import client_export
 from webhooks.selectors import deliveries_of, webhooks_of
 from webhooks.services import webhook_create, webhook_delete
 
@@ -121,6 +124,16 @@ def usage_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     rows = ledger_export_rows(client_id=client.pk, since=since, until=until)
     response = StreamingHttpResponse(csv_stream(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="maas-usage-{client.pk}.csv"'
+    return response
+
+
+@login_required
+def data_export(request: HttpRequest) -> HttpResponse:
+    """Everything stored about the signed-in client, as one JSON document (the right of access)."""
+    client = _client(request)
+    body = json.dumps(client_export(client_id=client.pk), cls=DjangoJSONEncoder, indent=2, ensure_ascii=False)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="maas-data-{client.pk}.json"'
     return response
 
 

@@ -126,7 +126,7 @@ def account_debit(
 
     charge = _charge_single_statement if _single_statement() else _charge_locked
     try:
-        entry_id, balance_after, thresholds = charge(
+        entry_id, balance_after, crossed = charge(
             client_id=client_id,
             amount=amount,
             reason=reason[:200],
@@ -144,27 +144,25 @@ def account_debit(
         if replay is None:
             raise
         return replay
-    if balance_after == 0 or thresholds is not None:  # the usual call is neither: one comparison
+    if balance_after == 0 or crossed:  # the usual call is neither: two tests, nothing else
         _balance_events(
-            client_id=client_id, amount=amount, balance_after=balance_after, thresholds=thresholds, entry_id=entry_id
+            client_id=client_id, amount=amount, balance_after=balance_after, crossed=crossed or [], entry_id=entry_id
         )
     return PaidCallResult(
         payload=payload, price=amount, charged=amount, balance=balance_after, replayed=False, ledger_entry_id=entry_id
     )
 
 
-def _balance_events(*, client_id: int, amount: int, balance_after: int, thresholds: Any, entry_id: int) -> None:
-    """Tell the apps that listen (webhooks) what this debit crossed, once it is committed.
+def _crossed(thresholds: list[int] | None, *, balance_after: int, amount: int) -> list[int]:
+    """The thresholds ``t`` this debit crossed: ``after < t <= before``. Calls made while already
+    below one cross nothing, so each crossing is told once, whatever the concurrency (debits of one
+    account are serialised by its row lock, so their before/after ranges never overlap)."""
+    return [t for t in thresholds or () if balance_after < t <= balance_after + amount]
 
-    The crossing is read from the balance before and after this very debit, both known from the
-    statement that made it: a threshold ``t`` is crossed when ``after < t <= before``. Calls made
-    while already below it cross nothing, so each crossing is told once, whatever the concurrency
-    (debits of one account are serialised by its row lock, so their before/after ranges never overlap).
-    """
+
+def _balance_events(*, client_id: int, amount: int, balance_after: int, crossed: list[int], entry_id: int) -> None:
+    """Tell the apps that listen (webhooks) what this debit crossed, once it is committed."""
     before = balance_after + amount
-    if isinstance(thresholds, str):  # the raw cursor hands jsonb over as text
-        thresholds = json.loads(thresholds)
-    crossed = [t for t in thresholds or () if balance_after < t <= before]
     depleted = balance_after == 0
 
     def send() -> None:
@@ -182,8 +180,7 @@ def _balance_events(*, client_id: int, amount: int, balance_after: int, threshol
                 sender=TokenAccount, client_id=client_id, balance_before=before, ledger_entry_id=entry_id
             )
 
-    if crossed or depleted:
-        transaction.on_commit(send)
+    transaction.on_commit(send)
 
 
 def _single_statement() -> bool:
@@ -230,7 +227,13 @@ def _charge_sql(with_idempotency: bool) -> str:
                    paid_calls = paid_calls + 1,
                    updated_at = %(now)s
              WHERE client_id = %(client_id)s AND balance >= %(amount)s
-         RETURNING client_id, balance, alert_thresholds
+         RETURNING client_id, balance,
+                   -- The thresholds this debit crossed (after < t <= before), as "10,100"; NULL when
+                   -- none, the usual answer, which costs Python nothing to read.
+                   CASE WHEN alert_thresholds IS NULL THEN NULL ELSE (
+                       SELECT string_agg(t, ',') FROM jsonb_array_elements_text(alert_thresholds) AS t
+                        WHERE t::bigint > balance AND t::bigint <= balance + %(amount)s
+                   ) END AS crossed
         ), entry AS (
             INSERT INTO {entry}
                    (account_id, kind, amount, balance_after, reason, request_ref, idempotency_key, actor, created_at)
@@ -245,7 +248,7 @@ def _charge_sql(with_idempotency: bool) -> str:
             SELECT %(client_id)s, %(key)s, %(fingerprint)s, %(response)s::jsonb, %(amount)s, balance_after, id, %(now)s
               FROM entry
         )"""
-    return sql + " SELECT entry.id, entry.balance_after, debit.alert_thresholds FROM entry, debit"
+    return sql + " SELECT entry.id, entry.balance_after, debit.crossed FROM entry, debit"
 
 
 def _charge_single_statement(
@@ -258,7 +261,7 @@ def _charge_single_statement(
     idempotency_key: str | None,
     fingerprint: str,
     stored_json: str | None,
-) -> tuple[int, int, Any]:
+) -> tuple[int, int, list[int] | None]:
     """PostgreSQL: lock, check, debit, ledger and idempotency record in one statement.
 
     The UPDATE takes the account row's lock (the lock ``select_for_update()`` would take) and holds
@@ -286,7 +289,7 @@ def _charge_single_statement(
         row = cursor.fetchone()
     if row is None:  # no account, or balance < amount: nothing was written
         raise InsufficientTokens(balance=account_balance(client_id=client_id), price=amount)
-    return row[0], row[1], row[2]
+    return row[0], row[1], None if row[2] is None else [int(t) for t in row[2].split(",")]
 
 
 def _charge_locked(
@@ -299,7 +302,7 @@ def _charge_locked(
     idempotency_key: str | None,
     fingerprint: str,
     stored_json: str | None,
-) -> tuple[int, int, Any]:
+) -> tuple[int, int, list[int] | None]:
     """Portable charge (SQLite, or PostgreSQL when the single statement is switched off)."""
     now = timezone.now()
     with transaction.atomic():
@@ -340,7 +343,7 @@ def _charge_locked(
                 ledger_entry=entry,
                 created_at=now,
             )
-    return entry.pk, entry.balance_after, thresholds
+    return entry.pk, entry.balance_after, _crossed(thresholds, balance_after=entry.balance_after, amount=amount)
 
 
 def idempotency_records_purge(*, older_than: timedelta | None = None) -> int:

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client as BrowserClient
 
 from accounts.models import ApiKey
-from tests.billing.helpers import charge
+from tests.billing.helpers import assert_ledger_consistent, charge
 from webhooks.models import Webhook
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +130,56 @@ def test_an_operator_without_a_client_gets_a_403(django_user_model):
     browser = BrowserClient()
     browser.post("/portal/login/", {"username": "ops", "password": PASSWORD})
     assert browser.get("/portal/").status_code == 403
+
+
+@pytest.fixture
+def sample_catalogue() -> None:
+    from pathlib import Path
+
+    from memes.selectors import search_index_reset
+    from memes.services import catalogue_import
+
+    sample = Path(__file__).resolve().parent.parent.parent / "memes" / "sample"
+    catalogue_import(path=sample / "sample_memes.csv", languages_path=sample / "sample_languages.csv", progress=False)
+    search_index_reset()
+
+
+def test_the_playground_asks_first_then_charges_like_the_api(signed_in, sample_catalogue):
+    from billing.models import LedgerEntry
+
+    browser, client, _ = signed_in
+    debits = LedgerEntry.objects.filter(account_id=client.pk, kind="debit")
+    page = browser.post("/portal/playground/", {"query": "cat", "rating": "pg"}).content.decode()
+    assert 'id="confirm"' in page and "balance now: 20" in page
+    assert not debits.exists()  # asking costs nothing
+    page = browser.post("/portal/playground/", {"query": "cat", "rating": "pg", "confirm": "on"}).content.decode()
+    assert 'id="meme"' in page and 'src="data:image/png;base64,iVBOR' in page  # a PNG
+    [debit] = debits
+    assert debit.amount == -1 and debit.request_ref.startswith("PORTAL playground")
+    assert_ledger_consistent()
+
+
+def test_the_playground_refuses_bad_input_and_charges_nothing_without_a_match(signed_in, sample_catalogue):
+    from billing.models import LedgerEntry
+
+    browser, client, _ = signed_in
+    page = browser.post("/portal/playground/", {"query": "cat", "lat": "91", "lon": "0", "confirm": "on"})
+    assert page.status_code == 200 and 'id="meme"' not in page.content.decode()
+    page = browser.post("/portal/playground/", {"query": "cat", "lat": "45", "confirm": "on"}).content.decode()
+    assert "both latitude and longitude" in page
+    page = browser.post("/portal/playground/", {"query": "zzqxjv", "confirm": "on"}).content.decode()
+    assert 'id="playground-error"' in page
+    assert not LedgerEntry.objects.filter(account_id=client.pk, kind="debit").exists()
+
+
+def test_the_data_export_download_is_the_clients_own(signed_in, make_client):
+    import json
+
+    browser, _, raw_key = signed_in
+    make_client(name="someone-else", tokens=3)
+    response = browser.get("/portal/my-data.json")
+    assert response["Content-Disposition"].startswith("attachment")
+    document = json.loads(response.content)
+    assert document["client"]["name"] == "portal-user"
+    assert [e["amount"] for e in document["billing"]["ledger"]] == [20]
+    assert raw_key not in response.content.decode()
