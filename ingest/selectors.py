@@ -52,3 +52,8 @@ def failed_records_pending_count() -> int:
 def outbox_pending_count() -> int:
     """Accepted records not stored yet (waiting for the relay or the worker)."""
     return IngestOutbox.objects.count()
+
+
+def outbox_relayed_count() -> int:
+    """Records in the outbox already published to the broker (waiting for a worker to store them)."""
+    return IngestOutbox.objects.filter(relayed_at__isnull=False).count()
