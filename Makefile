@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: run test install setup serve worker lint typecheck bench clean restore-drill
+.PHONY: run test install setup serve worker lint typecheck bench clean restore-drill failover-drill
 
 $(BIN)/.installed: requirements/base.txt requirements/prod.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ typecheck: install
 restore-drill: install
 	$(BIN)/python deploy/recovery/restore-drill
 
+## Failover drill: a synchronous streaming standby (pg_basebackup -R) promoted while paid calls
+## retry with their Idempotency-Keys; checks that none is charged twice or lost.
+failover-drill: install
+	$(BIN)/python deploy/recovery/restore-drill --failover
+
 ## Every benchmark (needs PostgreSQL, Redis, RabbitMQ, wrk and ../shared/data); each writes its section of docs/benchmarks.md.
 bench: install
 	$(BIN)/python bench/request_cpu.py
@@ -63,6 +68,7 @@ bench: install
 	$(BIN)/python bench/ai_bench.py
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/serving_bench.py
+	$(BIN)/python bench/recovery_bench.py
 
 clean:
 	rm -rf $(VENV) var
