@@ -48,7 +48,8 @@ lint: install
 	$(BIN)/ruff format --check . deploy/serve deploy/recovery/restore-drill
 
 typecheck: install
-	$(BIN)/mypy . deploy/serve deploy/recovery/restore-drill
+	$(BIN)/mypy . deploy/serve
+	$(BIN)/mypy deploy/recovery/restore-drill  # on its own: two extensionless scripts are both "__main__"
 
 ## Point-in-time restore drill (pgBackRest, PostgreSQL clusters of its own on DRILL_PORT and
 ## DRILL_PORT+1, default 9330): backup, traffic, restore to a target time, checks. docs/recovery.md.
