@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: run test install setup serve worker lint typecheck bench clean
+.PHONY: run test install setup serve worker lint typecheck bench clean restore-drill failover-drill
 
 $(BIN)/.installed: requirements/base.txt requirements/prod.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,11 +44,22 @@ worker: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" deploy/worker
 
 lint: install
-	$(BIN)/ruff check . deploy/serve
-	$(BIN)/ruff format --check . deploy/serve
+	$(BIN)/ruff check . deploy/serve deploy/recovery/restore-drill
+	$(BIN)/ruff format --check . deploy/serve deploy/recovery/restore-drill
 
 typecheck: install
 	$(BIN)/mypy . deploy/serve
+	$(BIN)/mypy deploy/recovery/restore-drill  # on its own: two extensionless scripts are both "__main__"
+
+## Point-in-time restore drill (pgBackRest, PostgreSQL clusters of its own on DRILL_PORT and
+## DRILL_PORT+1, default 9330): backup, traffic, restore to a target time, checks. docs/recovery.md.
+restore-drill: install
+	$(BIN)/python deploy/recovery/restore-drill
+
+## Failover drill: a synchronous streaming standby (pg_basebackup -R) promoted while paid calls
+## retry with their Idempotency-Keys; checks that none is charged twice or lost.
+failover-drill: install
+	$(BIN)/python deploy/recovery/restore-drill --failover
 
 ## Every benchmark (needs PostgreSQL, Redis, RabbitMQ, wrk and ../shared/data); each writes its section of docs/benchmarks.md.
 bench: install
@@ -58,6 +69,7 @@ bench: install
 	$(BIN)/python bench/ai_bench.py
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/serving_bench.py
+	$(BIN)/python bench/recovery_bench.py
 
 clean:
 	rm -rf $(VENV) var

@@ -79,3 +79,8 @@ def records_export(*, client_id: int) -> dict[str, list[dict[str, Any]]]:
         ),
     }
     return exported
+
+
+def outbox_relayed_count() -> int:
+    """Records in the outbox already published to the broker (waiting for a worker to store them)."""
+    return IngestOutbox.objects.filter(relayed_at__isnull=False).count()

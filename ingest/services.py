@@ -158,6 +158,23 @@ def outbox_relay(*, redeliver: bool = False) -> int:
     return len(taken)
 
 
+def outbox_relay_again(*, relayed_before: datetime | None = None) -> int:
+    """Mark relayed records that are still in the outbox as pending again, so the relays publish
+    them at once; returns how many. For an operator after the broker lost its queues (deleted,
+    a node rebuilt without its disk): their messages are gone, and the periodic re-relay would
+    wait RELAY_REDELIVER_SECONDS (an hour) for them. ``relayed_before`` limits it to records
+    relayed before that time (default: now, every relayed record).
+
+    Safe at any time: a record whose message still exists is simply delivered twice, and the
+    store inserts it once (unique record id, ``ON CONFLICT DO NOTHING``).
+    """
+    cutoff = relayed_before or timezone.now()
+    count = IngestOutbox.objects.filter(relayed_at__isnull=False, relayed_at__lte=cutoff).update(relayed_at=None)
+    if count:
+        logger.warning("records marked for a new relay count=%d (operator: broker state lost)", count)
+    return count
+
+
 # --- Store (worker) ---------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class StoreResult:
