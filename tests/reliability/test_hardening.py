@@ -55,7 +55,7 @@ def test_production_settings_send_hsts_and_secure_cookies():
 
 
 def test_the_configmap_holds_no_password():
-    configmap = (ROOT / "deploy" / "k8s" / "config.yaml").read_text()
+    configmap = (ROOT / "deploy" / "k8s" / "base" / "config.yaml").read_text()
     data = [line for line in configmap.splitlines() if line.startswith("  ") and not line.lstrip().startswith("#")]
     assert data
     for line in data:

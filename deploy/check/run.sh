@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# `make deploy-check`: every deployment check in turn, each timed. docs/deploy.md says what each proves.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+start=$SECONDS
+for check in deploy/check/k8s.sh deploy/check/images.sh; do
+    t=$SECONDS
+    "$check"
+    printf 'deploy-check: %s passed in %d s\n' "$check" "$((SECONDS - t))"
+done
+printf 'deploy-check: all passed in %d s\n' "$((SECONDS - start))"
