@@ -84,7 +84,14 @@ class TokenRefreshApi(_CredentialsApi):
 class WhoAmIApi(APIView):
     @extend_schema(
         summary="Who the credentials belong to, and the roles they carry",
-        responses={200: WhoAmISerializer, 401: OpenApiResponse(description="Missing or invalid credentials")},
+        responses={
+            200: WhoAmISerializer,
+            401: OpenApiResponse(
+                description="Missing or invalid credentials (`token_revoked`: its client was "
+                "deactivated, deleted or had a key revoked)"
+            ),
+            429: OpenApiResponse(description="Too many requests from this client; see Retry-After"),
+        },
         tags=["auth"],
     )
     def get(self, request: Request) -> Response:

@@ -223,7 +223,7 @@ AXES_CLIENT_IP_CALLABLE = "config.proxies.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
-# Its middleware is there, wrapped so it stays off the API's path (config.middleware.BrowserAxesMiddleware).
+# Axes looks for its own middleware class; ours is a subclass of it (config.middleware.BrowserAxesMiddleware).
 SILENCED_SYSTEM_CHECKS = ["axes.W002"]
 LOGIN_URL = "/portal/login/"
 LOGIN_REDIRECT_URL = "/portal/"

@@ -140,6 +140,7 @@ class RecordCreateApi(APIView):
             403: OpenApiResponse(description="Caller lacks the ingest role"),
             413: OpenApiResponse(description="Body over the limit (64 KiB by default)"),
             415: OpenApiResponse(description="Content-Type is not application/json"),
+            429: OpenApiResponse(description="Over the client's ingest limit; see Retry-After"),
             503: OpenApiResponse(description="The database cannot take it now; nothing saved; see Retry-After"),
         },
         tags=["ingest"],
@@ -171,7 +172,12 @@ class RecordStatusApi(APIView):
 
     @extend_schema(
         summary="What became of a submitted record: queued, stored (with the record) or failed",
-        responses={200: _STATUS, 404: OpenApiResponse(description="No such record for this client")},
+        responses={
+            200: _STATUS,
+            401: OpenApiResponse(description="No or bad credentials"),
+            404: OpenApiResponse(description="No such record for this client"),
+            429: OpenApiResponse(description="Too many requests from this client; see Retry-After"),
+        },
         tags=["ingest"],
     )
     def get(self, request: Request, record_id: uuid.UUID) -> Response:
