@@ -11,8 +11,8 @@ EVENT_CHOICES = [
     ("key.created", "API key created"),
     ("key.revoked", "API key revoked"),
 ]
-# The safety issue's ratings; the playground passes the choice along when serving understands it.
-RATING_CHOICES = [("", "any"), ("g", "G"), ("pg", "PG"), ("pg-13", "PG-13"), ("r", "R")]
+# The ceilings GET /api/memes takes (memes.rating); blank: the API's default ceiling.
+RATING_CHOICES = [("", "default (PG-13)"), ("g", "G"), ("pg", "PG"), ("pg-13", "PG-13"), ("r", "R")]
 
 
 class KeyCreateForm(forms.Form):
