@@ -35,7 +35,7 @@ def _me(api_client, token: str):
 def _assert_json_401(response) -> None:
     assert response.status_code == 401, response.content
     assert response["Content-Type"].startswith("application/json")
-    assert set(response.json()["error"]) == {"code", "message", "details"}
+    assert set(response.json()["error"]) == {"code", "message", "details", "request_id"}
 
 
 def test_forged_jwts_are_refused(api_client, make_client):
