@@ -74,8 +74,10 @@ def test_the_real_loc_subset_imports_with_its_languages_and_safety_flags():
     assert 1500 < counts["en"] < 1700
 
     unsafe = Meme.objects.filter(is_safe=False).count()
-    assert 0.03 * 4666 < unsafe < 0.25 * 4666  # a filter that does something, not everything
-    assert Meme.objects.filter(is_safe=False, unsafe_reason__startswith="link").exists()
+    # Blocked (never served) is ~2 % of the subset; profanity is rated r, served only to who asks for it.
+    assert 0.01 * 4666 < unsafe < 0.1 * 4666  # a filter that does something, not everything
+    assert Meme.objects.filter(rating="r").count() > 0.02 * 4666
+    assert Meme.objects.filter(is_safe=False, unsafe_reason__startswith="spam").exists()  # links, as before
 
     hits = meme_search(query="one does not simply", limit=5)
     assert len(hits) == 5 and all("simply" in (h.text + h.template).lower() for h in hits)
