@@ -11,7 +11,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from accounts.principal import principal_of
 from accounts.throttling import ClientRateThrottle
 from billing.services import paid_request_read
+from config.idempotency import IDEMPOTENCY_PARAMETER
 from config.negotiation import FastContentNegotiation
 from memes.serializers import (
     ErrorEnvelopeSerializer,
@@ -57,12 +58,6 @@ PAID_ERRORS = {
     ),
     429: _error("Too many requests; see Retry-After.", "throttled", "Request was throttled."),
 }
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="Retry safely: a repeat within 24 h returns the same meme and is charged once.",
-)
 PNG_RESPONSE = OpenApiResponse(OpenApiTypes.BINARY, description="The meme as a PNG image (`image/png`).")
 
 
