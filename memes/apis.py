@@ -41,6 +41,13 @@ def _error(description: str, code: str, message: str, details: dict[str, Any] | 
     )
 
 
+# The by-id and PNG calls take `rating` (400 if not a known rating) and `Idempotency-Key` (400 if malformed).
+BY_ID_BAD_REQUEST = _error(
+    "A bad `rating` or `Idempotency-Key`; `details` names it.",
+    "validation_error",
+    "Invalid input: rating.",
+    {"rating": ['"xx" is not a valid choice.']},
+)
 PAID_ERRORS = {
     401: _error(
         "Missing or invalid credentials.", "not_authenticated", "Authentication credentials were not provided."
@@ -180,6 +187,7 @@ class MemeDetailApi(PaidMemeApi):
         parameters=[RatingInputSerializer, IDEMPOTENCY_PARAMETER],
         responses={
             200: PaidMemesSerializer,
+            400: BY_ID_BAD_REQUEST,
             **PAID_ERRORS,
             404: _error("No such meme (or not yours).", "not_found", "No meme with this id."),
         },
@@ -209,6 +217,7 @@ class MemePngApi(MemeDetailApi):
         parameters=[RatingInputSerializer, IDEMPOTENCY_PARAMETER],
         responses={
             (200, "image/png"): PNG_RESPONSE,
+            400: BY_ID_BAD_REQUEST,
             **PAID_ERRORS,
             404: _error("No such meme (or not yours).", "not_found", "No meme with this id."),
         },

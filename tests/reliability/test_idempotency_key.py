@@ -46,3 +46,20 @@ def test_the_same_bad_key_gets_the_same_400_on_ingest_and_memes(api: APIClient, 
 def test_the_same_good_key_is_accepted_on_both(api: APIClient, key: str) -> None:
     assert _ingest(api, key).status_code == 202
     assert _memes(api, key).status_code != 400
+
+
+def test_every_operation_taking_the_key_documents_it_with_the_same_text_and_a_400(api_client: APIClient) -> None:
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+    taking = {
+        (path, method): operation
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))
+    }
+    assert {("/api/ingest", "post"), ("/api/memes", "get"), ("/api/memes/{meme_id}", "get")} <= set(taking)
+    texts = {
+        next(p["description"] for p in operation["parameters"] if p["name"] == "Idempotency-Key")
+        for operation in taking.values()
+    }
+    assert len(texts) == 1 and IDEMPOTENCY_RULE in texts.pop()
+    assert all("400" in operation["responses"] for operation in taking.values()), sorted(taking)
