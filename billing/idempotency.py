@@ -5,29 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from django.http import HttpRequest
-from rest_framework.exceptions import ValidationError
+# The header rule is shared with ingest (config.idempotency); re-exported for paid_calls.
+from config.idempotency import IDEMPOTENCY_HEADER, idempotency_key_read
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, no spaces, as the IETF draft's examples
-
-
-def idempotency_key_read(request: HttpRequest) -> str | None:
-    """The request's ``Idempotency-Key``, None when absent; 400 when malformed."""
-    raw = request.META.get("HTTP_IDEMPOTENCY_KEY")
-    if raw is None:
-        return None
-    key = raw.strip()
-    if not _KEY_RE.match(key):
-        raise ValidationError(
-            {IDEMPOTENCY_HEADER: ["Must be 1 to 255 visible ASCII characters (a UUID is a good choice)."]},
-            code="invalid_idempotency_key",
-        )
-    return key
+__all__ = ["IDEMPOTENCY_HEADER", "idempotency_key_read", "request_fingerprint"]
 
 
 def request_fingerprint(*, method: str, path: str, params: Mapping[str, Any]) -> str:

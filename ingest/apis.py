@@ -12,7 +12,7 @@ import uuid
 
 from django.http import HttpRequest
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
@@ -23,6 +23,7 @@ from accounts.permissions import role_required
 from accounts.principal import principal_of
 from accounts.roles import INGEST
 from accounts.throttling import ClientRateThrottle
+from config.idempotency import IDEMPOTENCY_PARAMETER, idempotency_key_read
 from ingest.conf import ingest_setting
 from ingest.exceptions import (
     BadContentLength,
@@ -37,7 +38,6 @@ from ingest.services import record_accept
 from ingest.validation import EXAMPLE_RECORD, BodyNotJson, BodyNotObject, RecordInvalid, Rules, record_parse
 
 _READ_CHUNK = 64 * 1024
-_IDEMPOTENCY_KEY_MAX = 255
 
 
 def body_read(request: HttpRequest, *, limit: int) -> bytes:
@@ -76,15 +76,6 @@ def _check_content_type(request: HttpRequest) -> None:
         charset is not None and charset.lower() not in ("utf-8", "utf8")
     ):
         raise UnsupportedContentType(details={"expected": "application/json", "got": request.META.get("CONTENT_TYPE")})
-
-
-def _idempotency_key(request: HttpRequest) -> str | None:
-    key = request.META.get("HTTP_IDEMPOTENCY_KEY")
-    if key is None:
-        return None
-    if not (0 < len(key) <= _IDEMPOTENCY_KEY_MAX and key.isascii() and key.isprintable()):
-        raise ValidationError({"Idempotency-Key": [f"Must be 1-{_IDEMPOTENCY_KEY_MAX} printable ASCII characters."]})
-    return key
 
 
 def _rules() -> Rules:
@@ -131,7 +122,7 @@ class RecordCreateApi(APIView):
             "the same key always gets the same id and the record is stored once."
         ),
         request={"application/json": OpenApiTypes.OBJECT},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+        parameters=[IDEMPOTENCY_PARAMETER],
         examples=[OpenApiExample("record", value=EXAMPLE_RECORD, request_only=True)],
         responses={
             202: _ACCEPTED,
@@ -149,7 +140,7 @@ class RecordCreateApi(APIView):
         principal = principal_of(request)
         django_request = request._request
         _check_content_type(django_request)
-        idempotency_key = _idempotency_key(django_request)
+        idempotency_key = idempotency_key_read(django_request)
         body = body_read(django_request, limit=ingest_setting("MAX_BODY_BYTES"))
         try:
             record = record_parse(body, rules=_rules())

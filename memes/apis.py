@@ -11,7 +11,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from accounts.principal import principal_of
 from accounts.throttling import ClientRateThrottle
 from billing.services import paid_request_read
+from config.idempotency import IDEMPOTENCY_PARAMETER
 from config.negotiation import FastContentNegotiation
 from memes.serializers import (
     ErrorEnvelopeSerializer,
@@ -40,6 +41,13 @@ def _error(description: str, code: str, message: str, details: dict[str, Any] | 
     )
 
 
+# The by-id and PNG calls take `rating` (400 if not a known rating) and `Idempotency-Key` (400 if malformed).
+BY_ID_BAD_REQUEST = _error(
+    "A bad `rating` or `Idempotency-Key`; `details` names it.",
+    "validation_error",
+    "Invalid input: rating.",
+    {"rating": ['"xx" is not a valid choice.']},
+)
 PAID_ERRORS = {
     401: _error(
         "Missing or invalid credentials.", "not_authenticated", "Authentication credentials were not provided."
@@ -57,12 +65,6 @@ PAID_ERRORS = {
     ),
     429: _error("Too many requests; see Retry-After.", "throttled", "Request was throttled."),
 }
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="Retry safely: a repeat within 24 h returns the same meme and is charged once.",
-)
 PNG_RESPONSE = OpenApiResponse(OpenApiTypes.BINARY, description="The meme as a PNG image (`image/png`).")
 
 
@@ -185,6 +187,7 @@ class MemeDetailApi(PaidMemeApi):
         parameters=[RatingInputSerializer, IDEMPOTENCY_PARAMETER],
         responses={
             200: PaidMemesSerializer,
+            400: BY_ID_BAD_REQUEST,
             **PAID_ERRORS,
             404: _error("No such meme (or not yours).", "not_found", "No meme with this id."),
         },
@@ -214,6 +217,7 @@ class MemePngApi(MemeDetailApi):
         parameters=[RatingInputSerializer, IDEMPOTENCY_PARAMETER],
         responses={
             (200, "image/png"): PNG_RESPONSE,
+            400: BY_ID_BAD_REQUEST,
             **PAID_ERRORS,
             404: _error("No such meme (or not yours).", "not_found", "No meme with this id."),
         },
