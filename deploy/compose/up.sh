@@ -26,9 +26,21 @@ base=localhost/$MAAS_IMAGE_PREFIX-base-python:bookworm
 "${PODMAN[@]}" build -q --format docker --build-arg RABBITMQ_IMAGE="localhost/$MAAS_IMAGE_PREFIX-base-rabbitmq:bookworm" \
     -f deploy/rabbitmq/Dockerfile -t "localhost/$MAAS_IMAGE_PREFIX-rabbitmq:compose" . >/dev/null
 echo "up.sh: images localhost/$MAAS_IMAGE_PREFIX-{app,services,rabbitmq}:compose built"
-# podman-compose honours depends_on conditions only at `up` (it starts in dependency order and waits
-# for healthy / completed): postgres → migrate → redis, rabbitmq → api, worker.
-"${COMPOSE[@]}" -p "$project" -f deploy/compose.yaml up -d --no-build
+# The order depends_on states, enforced here: podman-compose 1.6 on podman 4.3 ignores
+# `condition: service_healthy` (it warns) and refuses to start a service whose dependency has
+# exited (migrate). So: the three backing services, until their healthchecks pass; migrate in the
+# foreground (must exit 0); then api and worker without re-checking their dependencies.
+"${COMPOSE[@]}" -p "$project" -f deploy/compose.yaml up -d --no-build postgres redis rabbitmq
+for service in postgres redis rabbitmq; do
+    for _ in $(seq 120); do
+        "${PODMAN[@]}" healthcheck run "${project}_${service}_1" >/dev/null 2>&1 && break
+        sleep 2
+    done
+    "${PODMAN[@]}" healthcheck run "${project}_${service}_1" >/dev/null 2>&1 \
+        || { echo "up.sh: $service is not healthy after 240 s" >&2; exit 1; }
+done
+"${COMPOSE[@]}" -p "$project" -f deploy/compose.yaml run --rm --no-deps migrate
+"${COMPOSE[@]}" -p "$project" -f deploy/compose.yaml up -d --no-build --no-deps api worker
 port=${MAAS_WEB_PORT:-8000}
 for _ in $(seq 180); do
     curl -fsS -o /dev/null -H 'Host: localhost' "http://127.0.0.1:$port/api/ready" 2>/dev/null && break
