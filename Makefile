@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: run test install setup serve worker lint typecheck bench clean restore-drill failover-drill deploy-install deploy-check
+.PHONY: run test install setup serve worker lint typecheck bench clean restore-drill failover-drill deploy-install deploy-check up down
 
 $(BIN)/.installed: requirements/base.txt requirements/prod.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -86,6 +86,15 @@ deploy-install: $(DEPLOY_VENV)/.installed
 ## Needs podman, mmdebstrap, PostgreSQL and Redis binaries; .ci/run installs what is missing.
 deploy-check: install deploy-install
 	DEPLOY_BIN="$(CURDIR)/$(DEPLOY_VENV)/bin" deploy/check/run.sh
+
+## The whole stack on a laptop (deploy/compose.yaml: postgres, redis, rabbitmq, migrate, api, worker)
+## with podman-compose; ports by environment (MAAS_WEB_PORT=8000 ...). `make down VOLUMES=1` also
+## removes the volumes (the database and the queues).
+up: deploy-install
+	deploy/compose/up.sh
+
+down: deploy-install
+	deploy/compose/down.sh $(if $(VOLUMES),-v)
 
 clean:
 	rm -rf $(VENV) $(DEPLOY_VENV) var
