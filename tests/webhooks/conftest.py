@@ -16,9 +16,9 @@ import pytest
 from django.conf import settings as django_settings
 from dramatiq import Worker
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.common import dq_name, xq_name
 
 from tests.billing.conftest import charge_path  # noqa: F401  (the events tests run both ways of charging)
+from tests.ingest.conftest import _delete_queue
 
 TEST_QUEUE = f"webhooks-test-{uuid.uuid4().hex[:10]}"
 RECEIVER_PORTS = range(9600, 9650)  # this helper's port range
@@ -79,28 +79,6 @@ def receiver() -> Iterator[Receiver]:
     found = Receiver()
     yield found
     found.close()
-
-
-def _delete_queue(queue_name: str) -> None:
-    broker = dramatiq.get_broker()
-    if isinstance(broker, StubBroker):
-        for queue in (queue_name, dq_name(queue_name)):
-            if queue in broker.queues:
-                broker.flush(queue)
-    elif type(broker).__name__ == "RabbitmqBroker":
-        import pika
-
-        connection = pika.BlockingConnection(pika.URLParameters(django_settings.BROKER_URL))
-        try:
-            channel = connection.channel()
-            for queue in (queue_name, dq_name(queue_name), xq_name(queue_name)):
-                channel.queue_delete(queue=queue)
-        finally:
-            connection.close()
-    elif type(broker).__name__ == "RedisBroker":
-        keys = broker.client.keys(f"{broker.namespace}:{queue_name}*")
-        if keys:
-            broker.client.delete(*keys)
 
 
 @pytest.fixture(scope="session", autouse=True)
