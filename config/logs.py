@@ -132,11 +132,10 @@ def logging_config(level: str, fmt: str = "json") -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": formatters,
-        # No record contents in any line: a failing queue message is logged by actor and id only.
-        "filters": {"redact_queue_messages": {"()": "config.logfilters.RedactQueueMessages"}},
-        "handlers": {
-            "stderr": {"class": "logging.StreamHandler", "formatter": handler, "filters": ["redact_queue_messages"]}
-        },
+        # No record contents in any line: a failing queue message is logged by actor and id only, a
+        # database error by its kind (config/logfilters.py).
+        "filters": {"redact_data": {"()": "config.logfilters.RedactData"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": handler, "filters": ["redact_data"]}},
         "root": {"handlers": ["stderr"], "level": level},
         "loggers": {
             "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},

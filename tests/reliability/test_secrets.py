@@ -16,7 +16,7 @@ from django.db import connection
 
 from accounts.roles import INGEST
 from accounts.services import client_create
-from config.logfilters import RedactQueueMessages
+from config.logfilters import RedactData
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 RECORD = {"ts": "1530228282", "sender": "secrets", "message": {"a": 1}, "sent-from-ip": "1.2.3.4", "priority": 2}
@@ -39,7 +39,7 @@ def logs():
     """Everything the project's stderr handler and the root logger write during the test."""
     sink = io.StringIO()
     handler = logging.StreamHandler(sink)
-    handler.addFilter(RedactQueueMessages())
+    handler.addFilter(RedactData())
     handler.setLevel(logging.DEBUG)
     root = logging.getLogger()
     previous = root.level
