@@ -33,7 +33,6 @@ from django.core.cache import cache
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
@@ -41,6 +40,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from accounts.keys import key_matches, key_prefix
 from accounts.principal import Principal
 from accounts.selectors import KeyRecord, api_key_prefixes, api_key_record, client_credentials_version, roles_at
+from config.cache import REDIS_OUTAGE, REDIS_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
@@ -252,7 +252,7 @@ def _read_and_count(read_key: str | None, counters: list[Counter]) -> tuple[byte
     """
     if not _cache_is_redis():
         return None
-    if time.monotonic() < _redis_outage["retry_at"]:
+    if REDIS_OUTAGE.should_skip():
         return None, _count_locally(counters)
     keys = [] if read_key is None else [cache.make_and_validate_key(read_key)]
     keys += [cache.make_and_validate_key(counter.key) for counter in counters]
@@ -262,10 +262,10 @@ def _read_and_count(read_key: str | None, counters: list[Counter]) -> tuple[byte
         assert redis is not None
         raw, *counts = redis.evalsha_script(keys, args)
     except REDIS_UNAVAILABLE as exc:
-        _redis_failed(exc)
+        REDIS_OUTAGE.failed(exc)
         return None, _count_locally(counters)
-    if _redis_outage["since"]:
-        logger.warning("redis reachable again after %.1fs: shared throttle counters back", _outage_end())
+    if REDIS_OUTAGE.answered():
+        raw = None  # read before the recovery hooks republished what changed while Redis was out
     return raw, {counter.scope: (counter, int(count)) for counter, count in zip(counters, counts, strict=True)}
 
 
@@ -276,31 +276,11 @@ def _read_and_count(read_key: str | None, counters: list[Counter]) -> tuple[byte
 # is lost while it is down: one query per API-key call (the record read from the database) and the
 # shared count: each process counts its own calls against the full limit, so a client can make at
 # most the limit times the number of server processes in a window (bounded, never unthrottled).
+# Whether Redis is out is config.cache.REDIS_OUTAGE, which every cache call of the process shares:
+# a hung Redis costs its socket timeout once per retry period, not once per call.
 
-REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
-# After a failure, this long without trying Redis for counts: a Redis that hangs instead of refusing
-# must not add its socket timeout to every call.
-REDIS_RETRY_SECONDS = 1.0
-_redis_outage = {"since": 0.0, "retry_at": 0.0}
 _local_lock = threading.Lock()
 _local_counts: dict[str, tuple[float, int]] = {}  # counter key -> (window end, count)
-
-
-def _redis_failed(exc: BaseException) -> None:
-    now = time.monotonic()
-    if not _redis_outage["since"]:
-        _redis_outage["since"] = now
-        logger.warning(
-            "redis unavailable error=%s: counting throttles in this process, key records from the database",
-            type(exc).__name__,
-        )
-    _redis_outage["retry_at"] = now + REDIS_RETRY_SECONDS
-
-
-def _outage_end() -> float:
-    lasted = time.monotonic() - _redis_outage["since"]
-    _redis_outage["since"] = _redis_outage["retry_at"] = 0.0
-    return lasted
 
 
 def _count_locally(counters: list[Counter]) -> Counts:

@@ -147,6 +147,7 @@ class Redis:
         self.dir = base / "redis"
         self.dir.mkdir()
         self.process: subprocess.Popen[bytes] | None = None
+        self.paused = False
 
     @property
     def url(self) -> str:
@@ -173,7 +174,20 @@ class Redis:
         )
         _wait("redis", lambda: _port_open(self.port), 20)
 
+    def pause(self) -> None:
+        """Hang it: the port still accepts connections (the kernel completes the handshake), but
+        nothing answers, as with a stalled host or a partitioned network."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self) -> None:
+        if self.process is not None and self.paused:
+            self.process.send_signal(signal.SIGCONT)
+        self.paused = False
+
     def stop(self) -> None:
+        self.resume()  # a stopped process would not act on SIGTERM
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -303,6 +317,7 @@ class Stack:
         """Every service running again (after a test that failed in the middle of an outage)."""
         if not self.postgres.running():
             self.postgres.start()
+        self.redis.resume()
         if self.redis.process is None:
             self.redis.start()
         if self.rabbitmq and self.rabbitmq.process is None:

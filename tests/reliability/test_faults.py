@@ -8,6 +8,8 @@ in front. Each outage is short and every request loop bounded, so the module tak
 - Redis stopped: paid calls and ingest go on (fail open: Redis holds only copies and counters),
   still throttled (per process), charged exactly once per meme served; readiness stays green and
   says the cache is degraded; once Redis is back the shared counters are used again.
+- Redis hung (SIGSTOP): skipped after the first timeout, tried again every few seconds, so calls keep
+  their usual speed.
 """
 
 from __future__ import annotations
@@ -157,4 +159,52 @@ def test_redis_down_fails_open_still_throttled_and_recovers(fresh_stack: Stack) 
     assert get(server, "/api/memes?query=cat", headers=paid).status_code == 200
     assert "Traceback" not in log, log[-3000:]
     assert " 500 " not in log
+    stack.manage("check_ledger")
+
+
+def test_a_hung_redis_is_skipped_not_waited_for(fresh_stack: Stack) -> None:
+    """A Redis that hangs (SIGSTOP: connections accepted, nothing answered) is what a stalled host
+    or a partition looks like. Each cache call waited its 2 s socket timeout, several per request:
+    every call took 2-8 s. Now a process pays the timeout once per retry period and skips Redis
+    in between (config/cache.py), so calls go on at their usual speed."""
+    stack = fresh_stack
+    paid_key = stack.client_create("hung-paid", tokens=1000)
+    ingest_key = stack.client_create("hung-ingest", roles=("ingest",))
+    server = stack.serve(WEB_WORKERS="2")
+    assert get(server, "/api/memes?query=cat", headers={"X-Token": paid_key}).status_code == 200
+
+    stack.redis.pause()
+    started, took, statuses, served = time.monotonic(), [], Counter[int](), 0
+    for n in range(40):
+        begun = time.monotonic()
+        if n % 2:
+            response = post(server, "/api/ingest", json=RECORD, headers={"X-Token": ingest_key})
+        else:
+            response = get(server, f"/api/memes?query=cat&n={n}", headers={"X-Token": paid_key})
+            served += response.status_code == 200
+        took.append(time.monotonic() - begun)
+        statuses[response.status_code] += 1
+    elapsed = time.monotonic() - started
+    ready_begun = time.monotonic()
+    ready = get(server, "/api/ready")
+    ready_took = time.monotonic() - ready_begun
+
+    assert statuses == {200: 20, 202: 20}, statuses
+    took.sort()
+    assert took[len(took) // 2] < 0.5, f"median {took[len(took) // 2]:.2f}s: {took}"
+    # At most one call per server process and retry period (5 s) pays the timeout.
+    slow = sum(seconds > 1.5 for seconds in took)
+    assert slow <= 2 * (int(elapsed // 5) + 1), f"{slow} slow calls in {elapsed:.0f}s: {took}"
+    assert ready.status_code == 200 and ready.json()["degraded"] == ["cache"], ready.text
+    assert ready_took < 4, f"readiness took {ready_took:.1f}s"
+    assert _balance(stack, "hung-paid") == 1000 - 1 - served
+
+    stack.redis.resume()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and get(server, "/api/ready").json()["status"] != "ready":
+        get(server, "/api/memes?query=cat", headers={"X-Token": paid_key})
+        time.sleep(0.5)
+    assert get(server, "/api/ready").json()["status"] == "ready"
+    log = _log(server)
+    assert "Traceback" not in log and " 500 " not in log, log[-3000:]
     stack.manage("check_ledger")
