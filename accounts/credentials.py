@@ -27,6 +27,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from django.core.cache import cache
@@ -39,7 +40,14 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.keys import key_matches, key_prefix
 from accounts.principal import Principal
-from accounts.selectors import KeyRecord, api_key_prefixes, api_key_record, client_credentials_version, roles_at
+from accounts.selectors import (
+    KeyRecord,
+    api_key_prefixes,
+    api_key_record,
+    client_credentials_version,
+    clients_with_credentials_changed_since,
+    roles_at,
+)
 from config.cache import REDIS_OUTAGE, REDIS_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
@@ -128,7 +136,13 @@ def _record_read(prefix: str, counters: list[Counter]) -> tuple[KeyRecord | None
 
 # --- is this client's JWT still good ------------------------------------------------------------
 
-CREDENTIALS_VERSION_CACHE_SECONDS = 24 * 3600  # the database has the truth; this only spares a query
+# The database has the truth; this only spares a query. Ten minutes bounds how long a revocation
+# whose publish was lost (Redis out, then back with its data) could go unseen where no server
+# noticed the outage to publish it again (credentials_republish).
+CREDENTIALS_VERSION_CACHE_SECONDS = 600
+# How far before the outage this process saw began to look for changes: another process may have
+# lost its publish earlier (it saw Redis fail first), and clocks differ a little between hosts.
+REPUBLISH_MARGIN_SECONDS = 300
 
 
 def _version_cache_key(client_id: int) -> str:
@@ -171,6 +185,19 @@ def credentials_version_publish(*, client_id: int) -> None:
         client_credentials_version(client_id=client_id),
         CREDENTIALS_VERSION_CACHE_SECONDS,
     )
+
+
+def credentials_republish(outage_seconds: float) -> None:
+    """Redis is back after ``outage_seconds``: publish again the credentials of every client that
+    changed meanwhile (their publish was lost) and forget their cached key records, so that a
+    revocation made during the outage holds even if Redis came back with what it held before.
+    Registered in AccountsConfig.ready as a recovery hook of config.cache.REDIS_OUTAGE."""
+    since = datetime.now(UTC) - timedelta(seconds=outage_seconds + REPUBLISH_MARGIN_SECONDS)
+    client_ids = clients_with_credentials_changed_since(since)
+    for client_id in client_ids:
+        credentials_version_publish(client_id=client_id)
+        principal_cache_clear(client_id=client_id)
+    logger.warning("redis back: credentials of %d clients changed since %s published again", len(client_ids), since)
 
 
 def principal_cache_clear(*, client_id: int | None = None, prefixes: list[str] | None = None) -> None:

@@ -24,6 +24,10 @@ class Client(models.Model):
     # Every JWT carries the version it was issued under (claim ``cv``); raising it (deactivation,
     # a key revoked, `manage.py deactivate_client`) refuses every token issued before, at once.
     credentials_version = models.PositiveIntegerField(default=1, editable=False)
+    # When its credentials last changed (version raised, deactivated, its user changed): a server
+    # that finds Redis back after an outage publishes again what changed meanwhile (the publish
+    # made during the outage was lost, and Redis may come back with the old version).
+    credentials_changed_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
 
     class Meta:
         ordering = ["name"]

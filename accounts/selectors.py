@@ -3,6 +3,7 @@ caches what authentication needs of a key, and writes live in ``accounts.service
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, TypedDict
 
 from django.db.models import Q, QuerySet
@@ -125,6 +126,11 @@ def client_credentials_version(*, client_id: int) -> int:
         .first()
     )
     return CREDENTIALS_REVOKED if version is None else int(version)
+
+
+def clients_with_credentials_changed_since(since: datetime) -> list[int]:
+    """Ids of the clients whose credentials changed at or after ``since`` (deleted ones excepted)."""
+    return list(Client.objects.filter(credentials_changed_at__gte=since).values_list("pk", flat=True))
 
 
 def client_profile_export(*, client_id: int) -> dict[str, Any]:

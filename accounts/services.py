@@ -116,7 +116,9 @@ def _key_event(signal: Any, api_key: ApiKey) -> None:
 def client_credentials_revoke(*, client_id: int) -> None:
     """Refuse every JWT (access and refresh) issued to the client so far, from the next request on,
     on every server: its credentials version goes up, in the database and then in the cache."""
-    Client.objects.filter(pk=client_id).update(credentials_version=F("credentials_version") + 1)
+    Client.objects.filter(pk=client_id).update(
+        credentials_version=F("credentials_version") + 1, credentials_changed_at=timezone.now()
+    )
     transaction.on_commit(lambda: credentials_version_publish(client_id=client_id))
     principal_cache_clear(client_id=client_id)
 

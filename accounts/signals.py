@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
+from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.credentials import credentials_version_publish, principal_cache_clear
@@ -30,6 +31,8 @@ def _roles_changed(
 
 
 def _publish_after_commit(client_id: int) -> None:
+    # Noted in the row, for a server that finds Redis back after an outage to publish again.
+    Client.objects.filter(pk=client_id).update(credentials_changed_at=timezone.now())
     # After commit: published before it, a concurrent request could read the old row and cache it.
     transaction.on_commit(lambda: credentials_version_publish(client_id=client_id))
 

@@ -208,3 +208,38 @@ def test_a_hung_redis_is_skipped_not_waited_for(fresh_stack: Stack) -> None:
     log = _log(server)
     assert "Traceback" not in log and " 500 " not in log, log[-3000:]
     stack.manage("check_ledger")
+
+
+def test_a_revocation_made_while_redis_hangs_holds_when_it_comes_back_with_its_data(fresh_stack: Stack) -> None:
+    """Deactivating a client publishes its new credentials version to Redis; with Redis hung, that
+    publish is lost, and a Redis that comes back with its data still holds the old version (and the
+    key's cached record): the client's JWT and key worked again after the outage. Now the server
+    that sees Redis return publishes again what changed meanwhile (accounts.credentials_republish)."""
+    stack = fresh_stack
+    key = stack.client_create("revoked-in-outage", tokens=100)
+    # One process: the one that saw the outage is the one asked afterwards (with several, the first
+    # to see Redis back publishes for all).
+    server = stack.serve(WEB_WORKERS="1")
+    access = post(server, "/api/auth/token", json={"api_key": key}).json()["access"]
+    bearer = {"Authorization": f"Bearer {access}"}
+    assert get(server, "/api/memes?query=cat", headers=bearer).status_code == 200  # version cached
+    assert get(server, "/api/memes?query=cat", headers={"X-Token": key}).status_code == 200  # record cached
+    code = "from accounts.models import Client; print(Client.objects.get(name='revoked-in-outage').pk)"
+    client_id = stack.manage("shell", "-c", code).strip().splitlines()[-1]
+
+    stack.redis.pause()
+    stack.manage("deactivate_client", client_id)
+    # While Redis is out the server reads the database: refused at once.
+    assert get(server, "/api/memes?query=cat", headers=bearer).status_code == 401
+    assert get(server, "/api/memes?query=cat", headers={"X-Token": key}).status_code == 401
+
+    stack.redis.resume()  # back with everything it held, the old version included
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and "published again" not in _log(server):
+        assert get(server, "/api/memes?query=cat", headers=bearer).status_code == 401
+        time.sleep(0.5)
+    assert "credentials of 1 clients changed" in _log(server), _log(server)[-3000:]
+    for _ in range(5):
+        assert get(server, "/api/memes?query=cat", headers=bearer).status_code == 401
+        assert get(server, "/api/memes?query=cat", headers={"X-Token": key}).status_code == 401
+    assert _balance(stack, "revoked-in-outage") == 100 - 2  # the two calls before the outage

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Client
 from accounts.services import client_deactivate
+from config.cache import REDIS_OUTAGE
 
 
 class Command(BaseCommand):
@@ -25,3 +26,10 @@ class Command(BaseCommand):
             raise CommandError(f"No client with id {client_id}.")
         client_deactivate(client=client)
         self.stdout.write(f"Deactivated client {client.name} (id {client.pk}): its keys and tokens are refused now.")
+        if REDIS_OUTAGE.since:
+            self.stderr.write(
+                "Redis did not answer: servers that cannot reach it read the database and refuse the client now; "
+                "the first server to see Redis back publishes the change to all of them. If no server saw the "
+                "outage, a server may accept the client's JWTs for up to 10 minutes: run this command again "
+                "once Redis answers."
+            )
