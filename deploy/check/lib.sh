@@ -89,8 +89,9 @@ start_rabbitmq() {  # start_rabbitmq NAME: read-only root, data on a volume, the
         -p "127.0.0.1:$AMQP_PORT:5672" -p "127.0.0.1:$RABBIT_HTTP_PORT:15672" -p "127.0.0.1:$RABBIT_METRICS_PORT:15692" \
         -e RABBITMQ_USER=maas -e RABBITMQ_PASSWORD="$RABBITMQ_PASSWORD" -e MAAS_QUEUES="$QUEUE" \
         "$RABBITMQ_IMAGE" >/dev/null
-    for _ in $(seq 120); do
+    for i in $(seq 120); do
         curl -fsS -o /dev/null -u "maas:$RABBITMQ_PASSWORD" "http://127.0.0.1:$RABBIT_HTTP_PORT/api/queues/%2F/$QUEUE" 2>/dev/null && break
+        progress "$i" "waiting for RabbitMQ to declare $QUEUE"
         sleep 1
     done
     curl -fsS -o /dev/null -u "maas:$RABBITMQ_PASSWORD" "http://127.0.0.1:$RABBIT_HTTP_PORT/api/queues/%2F/$QUEUE" \
@@ -100,7 +101,10 @@ start_rabbitmq() {  # start_rabbitmq NAME: read-only root, data on a volume, the
     if curl -fsS -o /dev/null -u guest:guest "http://127.0.0.1:$RABBIT_HTTP_PORT/api/whoami" 2>/dev/null; then
         fail "the guest user exists"
     fi
-    curl -fsS "http://127.0.0.1:$RABBIT_METRICS_PORT/metrics" | grep -q '^rabbitmq_' || fail "no Prometheus metrics"
+    # Saved to a file, then grepped: `curl | grep -q` under pipefail fails whenever grep exits at its
+    # first match while curl is still writing (curl gets SIGPIPE) — what failed on a loaded machine.
+    fetch_until "http://127.0.0.1:$RABBIT_METRICS_PORT/metrics" 60 "$CHECK_TMP/rabbitmq-metrics.txt"
+    grep -q '^rabbitmq_' "$CHECK_TMP/rabbitmq-metrics.txt" || fail "no rabbitmq_ series in the Prometheus metrics"
     ok "RabbitMQ: user maas (no guest), $QUEUE + .DQ + .XQ declared, Prometheus metrics on :$RABBIT_METRICS_PORT"
 }
 
@@ -118,8 +122,25 @@ app_run() {
 
 podman_user() { "${PODMAN[@]}" exec "$1" id -u; }
 
+progress() {  # progress I WHAT: a line every 10th try of a once-a-second wait
+    [ $(($1 % 10)) -ne 0 ] || printf '   ... %s (%d s)\n' "$2" "$1"
+}
+
 wait_http() {  # wait_http URL SECONDS
-    for _ in $(seq "$2"); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 1; done
+    for i in $(seq "$2"); do
+        curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+        progress "$i" "waiting for $1"
+        sleep 1
+    done
+    fail "$1 did not answer 200 within $2 s"
+}
+
+fetch_until() {  # fetch_until URL SECONDS FILE: GET URL into FILE, retried once a second until it answers 200
+    for i in $(seq "$2"); do
+        curl -fsS -o "$3" "$1" 2>/dev/null && return 0
+        progress "$i" "waiting for $1"
+        sleep 1
+    done
     fail "$1 did not answer 200 within $2 s"
 }
 
