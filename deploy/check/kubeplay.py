@@ -34,7 +34,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # PyYAML: in .venv-deploy with checkov and podman-compose, which need it
 
 Doc = dict[str, Any]
 
