@@ -56,7 +56,12 @@ ok "worker SIGKILLed with $(stored) of 2000 stored"
 "${PODMAN[@]}" start "$PREFIX-check-worker" >/dev/null
 wait $burst || fail "the burst was not accepted whole"
 [ "$(wc -l < "$CHECK_TMP/ids")" = 2000 ] || fail "expected 2000 ids, got $(wc -l < "$CHECK_TMP/ids")"
-for _ in $(seq 180); do [ "$(stored)" -ge 2000 ] && break; sleep 1; done
+for i in $(seq 180); do
+    n=$(stored)
+    [ "$n" -ge 2000 ] && break
+    progress "$i" "waiting for the 2000 records to be stored ($n so far)"
+    sleep 1
+done
 psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d maas -Atc "SELECT uuid FROM ingest_ingestrecord WHERE sender = '$sender'" | sort > "$CHECK_TMP/stored"
 sort "$CHECK_TMP/ids" > "$CHECK_TMP/accepted"
 cmp -s "$CHECK_TMP/accepted" "$CHECK_TMP/stored" \

@@ -16,6 +16,7 @@ NOFILE=$(ulimit -Hn)
 ULIMITS=(--ulimit "nproc=$NPROC:$NPROC" --ulimit "nofile=$NOFILE:$NOFILE")
 CHECK_TMP=$(mktemp -d "/tmp/$PREFIX-check.XXXXXX")
 CHECK_PIDS=()
+KUBE_PLAYED=()  # files given to `podman kube play` (kubeplay.sh): `podman kube down` on exit
 export PORT_BASE IMAGE_PREFIX=$PREFIX
 
 step() { printf '\n== deploy-check [%4ds] %s\n' "$SECONDS" "$*"; }
@@ -29,6 +30,10 @@ cleanup() {
             echo "--- logs of $c (last 40 lines)"; "${PODMAN[@]}" logs --tail 40 "$c" 2>&1 || true
         done
     fi
+    for f in "${KUBE_PLAYED[@]}"; do "${PODMAN[@]}" kube down "$f" >/dev/null 2>&1 || true; done
+    for p in $("${PODMAN[@]}" pod ls --format '{{.Name}}' | grep "^$PREFIX-check-" || true); do
+        "${PODMAN[@]}" pod rm -f -t 2 "$p" >/dev/null 2>&1 || true
+    done
     for c in $("${PODMAN[@]}" ps -a --format '{{.Names}}' | grep "^$PREFIX-check-" || true); do
         "${PODMAN[@]}" rm -f -t 2 "$c" >/dev/null 2>&1 || true
     done
@@ -89,8 +94,13 @@ start_rabbitmq() {  # start_rabbitmq NAME: read-only root, data on a volume, the
         -p "127.0.0.1:$AMQP_PORT:5672" -p "127.0.0.1:$RABBIT_HTTP_PORT:15672" -p "127.0.0.1:$RABBIT_METRICS_PORT:15692" \
         -e RABBITMQ_USER=maas -e RABBITMQ_PASSWORD="$RABBITMQ_PASSWORD" -e MAAS_QUEUES="$QUEUE" \
         "$RABBITMQ_IMAGE" >/dev/null
-    for _ in $(seq 120); do
+    check_rabbitmq
+}
+
+check_rabbitmq() {  # a RabbitMQ on $AMQP_PORT/$RABBIT_HTTP_PORT/$RABBIT_METRICS_PORT as the image promises
+    for i in $(seq 120); do
         curl -fsS -o /dev/null -u "maas:$RABBITMQ_PASSWORD" "http://127.0.0.1:$RABBIT_HTTP_PORT/api/queues/%2F/$QUEUE" 2>/dev/null && break
+        progress "$i" "waiting for RabbitMQ to declare $QUEUE"
         sleep 1
     done
     curl -fsS -o /dev/null -u "maas:$RABBITMQ_PASSWORD" "http://127.0.0.1:$RABBIT_HTTP_PORT/api/queues/%2F/$QUEUE" \
@@ -100,7 +110,10 @@ start_rabbitmq() {  # start_rabbitmq NAME: read-only root, data on a volume, the
     if curl -fsS -o /dev/null -u guest:guest "http://127.0.0.1:$RABBIT_HTTP_PORT/api/whoami" 2>/dev/null; then
         fail "the guest user exists"
     fi
-    curl -fsS "http://127.0.0.1:$RABBIT_METRICS_PORT/metrics" | grep -q '^rabbitmq_' || fail "no Prometheus metrics"
+    # Saved to a file, then grepped: `curl | grep -q` under pipefail fails whenever grep exits at its
+    # first match while curl is still writing (curl gets SIGPIPE) — what failed on a loaded machine.
+    fetch_until "http://127.0.0.1:$RABBIT_METRICS_PORT/metrics" 60 "$CHECK_TMP/rabbitmq-metrics.txt"
+    grep -q '^rabbitmq_' "$CHECK_TMP/rabbitmq-metrics.txt" || fail "no rabbitmq_ series in the Prometheus metrics"
     ok "RabbitMQ: user maas (no guest), $QUEUE + .DQ + .XQ declared, Prometheus metrics on :$RABBIT_METRICS_PORT"
 }
 
@@ -118,37 +131,59 @@ app_run() {
 
 podman_user() { "${PODMAN[@]}" exec "$1" id -u; }
 
+progress() {  # progress I WHAT: a line every 10th try of a once-a-second wait
+    [ $(($1 % 10)) -ne 0 ] || printf '   ... %s (%d s)\n' "$2" "$1"
+}
+
 wait_http() {  # wait_http URL SECONDS
-    for _ in $(seq "$2"); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 1; done
+    for i in $(seq "$2"); do
+        curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+        progress "$i" "waiting for $1"
+        sleep 1
+    done
+    fail "$1 did not answer 200 within $2 s"
+}
+
+fetch_until() {  # fetch_until URL SECONDS FILE: GET URL into FILE, retried once a second until it answers 200
+    for i in $(seq "$2"); do
+        curl -fsS -o "$3" "$1" 2>/dev/null && return 0
+        progress "$i" "waiting for $1"
+        sleep 1
+    done
     fail "$1 did not answer 200 within $2 s"
 }
 
 json_get() { python3 -c "import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1], {}, {'d': d}))" "$1"; }
 
-smoke_paid_meme() {  # smoke_paid_meme BASE KEY
-    local body charged
+smoke_paid_meme() {  # smoke_paid_meme BASE KEY: charged 1, and the balance says so
+    local body charged before after
+    before=$(curl -fsS -H "X-Token: $2" "$1/api/balance" | json_get 'd["balance"]') || fail "GET /api/balance failed"
     body=$(curl -fsS -H "X-Token: $2" "$1/api/memes?query=cat&lat=48.8566&lon=2.3522") || fail "GET /api/memes failed"
     charged=$(printf '%s' "$body" | json_get 'd["billing"]["charged"]')
     [ "$charged" = 1 ] || fail "paid meme not charged 1: $body"
-    ok "paid meme served: $(printf '%s' "$body" | json_get 'd["memes"][0]["template"]') (charged 1, balance $(printf '%s' "$body" | json_get 'd["billing"]["balance"]'))"
+    after=$(curl -fsS -H "X-Token: $2" "$1/api/balance" | json_get 'd["balance"]') || fail "GET /api/balance failed"
+    [ "$after" = $((before - 1)) ] || fail "balance $before before the paid meme, $after after (expected $((before - 1)))"
+    ok "paid meme served: $(printf '%s' "$body" | json_get 'd["memes"][0]["template"]') (charged 1, balance $before → $after)"
     curl -fsS -o "$CHECK_TMP/meme.png" -H "X-Token: $2" "$1/api/memes?query=cat&format=image" || fail "PNG meme failed"
     [ "$(head -c 4 "$CHECK_TMP/meme.png" | od -An -c | tr -d ' ')" = '211PNG' ] || fail "not a PNG"
     ok "PNG meme served ($(stat -c %s "$CHECK_TMP/meme.png") bytes)"
 }
 
 smoke_ingest() {  # smoke_ingest BASE KEY: one record, stored by the worker through RabbitMQ
-    local body id status
-    body=$(curl -fsS -H "X-Token: $2" -H "Content-Type: application/json" \
+    local code id status
+    code=$(curl -sS -o "$CHECK_TMP/ingest.json" -w '%{http_code}' -H "X-Token: $2" -H "Content-Type: application/json" \
         -d '{"ts": "1530228282", "sender": "deploy-check", "message": {"foo": "bar"}, "sent-from-ip": "1.2.3.4", "priority": 2}' \
         "$1/api/ingest") || fail "POST /api/ingest failed"
-    id=$(printf '%s' "$body" | json_get 'd["id"]')
-    for _ in $(seq 60); do
-        status=$(curl -fsS -H "X-Token: $2" "$1/api/ingest/$id" | json_get 'd["status"]')
+    [ "$code" = 202 ] || fail "POST /api/ingest answered $code, not 202: $(cat "$CHECK_TMP/ingest.json")"
+    id=$(json_get 'd["id"]' < "$CHECK_TMP/ingest.json")
+    for i in $(seq 60); do
+        status=$(curl -fsS -H "X-Token: $2" "$1/api/ingest/$id" 2>/dev/null | json_get 'd["status"]' 2>/dev/null) || status=unanswered
         [ "$status" = stored ] && break
+        progress "$i" "waiting for ingest record $id to be stored (status $status)"
         sleep 1
     done
     [ "$status" = stored ] || fail "ingest record $id not stored within 60 s (status $status)"
-    ok "ingest record $id stored by the worker container through RabbitMQ"
+    ok "ingest record $id accepted (202) and stored by the worker container through RabbitMQ"
 }
 
 stop_and_expect_zero() {  # stop_and_expect_zero NAME TIMEOUT

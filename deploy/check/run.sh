@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 start=$SECONDS
-for check in deploy/check/k8s.sh deploy/check/images.sh deploy/check/compose.sh; do
+for check in deploy/check/k8s.sh deploy/check/images.sh deploy/check/compose.sh deploy/check/kubeplay.sh; do
     t=$SECONDS
     "$check"
     printf 'deploy-check: %s passed in %d s\n' "$check" "$((SECONDS - t))"

@@ -32,8 +32,9 @@ echo "up.sh: images localhost/$MAAS_IMAGE_PREFIX-{app,services,rabbitmq}:compose
 # foreground (must exit 0); then api and worker without re-checking their dependencies.
 "${COMPOSE[@]}" -p "$project" -f deploy/compose.yaml up -d --no-build postgres redis rabbitmq
 for service in postgres redis rabbitmq; do
-    for _ in $(seq 120); do
+    for i in $(seq 120); do
         "${PODMAN[@]}" healthcheck run "${project}_${service}_1" >/dev/null 2>&1 && break
+        [ $((i % 5)) -ne 0 ] || echo "up.sh: waiting for $service to be healthy ($((i * 2)) s)"
         sleep 2
     done
     "${PODMAN[@]}" healthcheck run "${project}_${service}_1" >/dev/null 2>&1 \
@@ -42,8 +43,9 @@ done
 "${COMPOSE[@]}" -p "$project" -f deploy/compose.yaml run --rm --no-deps migrate
 "${COMPOSE[@]}" -p "$project" -f deploy/compose.yaml up -d --no-build --no-deps api worker
 port=${MAAS_WEB_PORT:-8000}
-for _ in $(seq 180); do
+for i in $(seq 180); do
     curl -fsS -o /dev/null -H 'Host: localhost' "http://127.0.0.1:$port/api/ready" 2>/dev/null && break
+    [ $((i % 10)) -ne 0 ] || echo "up.sh: waiting for the api to be ready on :$port ($i s)"
     sleep 1
 done
 curl -fsS -o /dev/null -H 'Host: localhost' "http://127.0.0.1:$port/api/ready" \
