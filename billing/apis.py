@@ -24,6 +24,7 @@ from billing.serializers import (
     ClientQuerySerializer,
     TopUpInputSerializer,
     TopUpOutputSerializer,
+    UsageExportJsonSerializer,
     UsageExportQuerySerializer,
     UsageOutputSerializer,
     UsageQuerySerializer,
@@ -102,6 +103,12 @@ def _day_start(day: date | None) -> datetime | None:
     return None if day is None else datetime.combine(day, time.min, tzinfo=UTC)
 
 
+_EXPORT_FORMATS = (
+    "`format=csv` (the default): `text/csv`, a header line then one row per entry; "
+    "`format=json`: `application/json`, the same entries in one document"
+)
+
+
 class UsageExportApi(APIView):
     permission_classes = [IsClient]
     content_negotiation_class = _FormatIsOurs
@@ -110,7 +117,8 @@ class UsageExportApi(APIView):
         summary="Every paid call and ledger entry of the caller between two days, streamed as CSV or JSON",
         parameters=[UsageExportQuerySerializer],
         responses={
-            200: OpenApiResponse(OpenApiTypes.BINARY, description="text/csv or application/json"),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description=_EXPORT_FORMATS),
+            (200, "application/json"): OpenApiResponse(UsageExportJsonSerializer, description=_EXPORT_FORMATS),
             **_CLIENT_ERRORS,
         },
         tags=["billing"],
