@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -38,40 +39,85 @@ from tests.memes.loc_files import catalogue_import_into_db
 # test asks for); the data is the module's, committed for the server to see (``target``).
 pytestmark = [pytest.mark.postgres, pytest.mark.services, pytest.mark.django_db]
 
-FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
+FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
+CALLS: Counter[str] = Counter()  # "GET /api/memes 200 (jwt)" → calls made; printed at the end (pytest -s)
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# The server's login limits raised, so that fuzzing reaches the token endpoints' own answers instead of
+# a 429 after the 30th call or a lockout after the 10th failure (both documented, and tested elsewhere:
+# tests/accounts/test_login_limits.py). The per-client limits stay the production defaults.
+SERVER_ENV = {"THROTTLE_LOGIN": "100000/min", "THROTTLE_REPORTS": "100000/min", "AXES_FAILURE_LIMIT": "100000"}
 
 
 @pytest.fixture(scope="module")
 def server(django_db_setup: None, django_db_blocker: Any) -> Iterator[Server]:
-    with django_db_blocker.unblock(), running_servers(1) as servers:
+    with django_db_blocker.unblock(), running_servers(1, env=SERVER_ENV) as servers:
         yield servers[0]
 
 
-# Path parameters whose schema example is a placeholder: a case that draws it is sent with the real
-# id the fixture made (ids are only known once the data exists; the schema is read at collection).
-PLACEHOLDERS = {"meme_id": 9_000_001, "webhook_id": 9_000_002, "record_id": "00000000-0000-4000-8000-000000000001"}
+# Values only known once the fixture's data exists (the schema is read at collection): the schema's
+# examples carry these placeholders and a case is sent with the real value wherever it has one.
+PLACEHOLDERS: dict[str, Any] = {
+    "meme_id": 9_000_001,
+    "webhook_id": 9_000_002,
+    "client_id": 9_000_003,
+    "record_id": "00000000-0000-4000-8000-000000000001",
+    "api_key": "placeholder-api-key",
+    "refresh": "placeholder-refresh-token",
+}
+# Request bodies for the schema's examples phase: valid ones, so each operation's success is reached.
+BODY_EXAMPLES: dict[tuple[str, str], Any] = {
+    ("/api/auth/token", "post"): {"api_key": PLACEHOLDERS["api_key"]},
+    ("/api/auth/token/refresh", "post"): {"refresh": PLACEHOLDERS["refresh"]},
+    ("/api/billing/topups", "post"): {"client": PLACEHOLDERS["client_id"], "tokens": 500, "purchase_id": "PO-1"},
+    ("/api/memes/{meme_id}/report", "post"): {"reason": "spam", "note": ""},
+    # An address, not a name: nothing resolves names here, and the guard refuses private addresses.
+    ("/api/webhooks", "post"): {
+        "url": "https://93.184.215.14/hook",
+        "events": ["balance.below_threshold"],
+        "threshold": 100,
+    },
+}
 
 
 def _schema_dict() -> dict[str, Any]:
-    """The schema as ``GET /api/schema/`` serves it, with the placeholders as path examples (this copy
-    only)."""
+    """The schema as ``GET /api/schema/`` serves it, with the placeholders and body examples (this
+    copy only)."""
     from drf_spectacular.generators import SchemaGenerator
 
     raw: dict[str, Any] = json.loads(json.dumps(SchemaGenerator().get_schema(request=None, public=True)))
-    for operations in raw["paths"].values():
-        for operation in operations.values():
+    for path, operations in raw["paths"].items():
+        for method, operation in operations.items():
             for parameter in operation.get("parameters", []):
                 if parameter["in"] == "path" and parameter["name"] in PLACEHOLDERS:
                     parameter["schema"] = {**parameter["schema"], "example": PLACEHOLDERS[parameter["name"]]}
+            if (path, method) in BODY_EXAMPLES:
+                content = operation["requestBody"]["content"]["application/json"]
+                content["examples"] = {"valid": {"value": BODY_EXAMPLES[(path, method)]}}
     return raw
+
+
+def _real(value: Any, values: dict[str, Any]) -> Any:
+    """``value`` with every placeholder in it replaced by its real value."""
+    if isinstance(value, dict):
+        return {key: _real(item, values) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_real(item, values) for item in value]
+    for name, placeholder in PLACEHOLDERS.items():
+        if value == placeholder and type(value) is type(placeholder):
+            return values[name]
+    return value
 
 
 @dataclass
 class Target:
     server: Server
-    headers: dict[str, str]
-    ids: dict[str, Any]
+    api_key: str
+    values: dict[str, Any]  # the real values of the placeholders
+
+    def jwt_pair(self) -> dict[str, str]:
+        answer = requests.post(self.server.url("/api/auth/token"), json={"api_key": self.api_key}, timeout=30)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
 
 
 @pytest.fixture(scope="module")
@@ -97,20 +143,30 @@ def target(server: Server, django_db_blocker: Any, tmp_path_factory: pytest.Temp
             record = requests.post(server.url("/api/ingest"), json=VALID, headers=headers, timeout=30)
             assert record.status_code == 202, record.text
             hook = requests.post(
-                server.url("/api/webhooks"),
-                json={"url": "https://93.184.215.14/hook", "events": ["balance.below_threshold"], "threshold": 100},
-                headers=headers,
-                timeout=30,
+                server.url("/api/webhooks"), json=BODY_EXAMPLES[("/api/webhooks", "post")], headers=headers, timeout=30
             )
             assert hook.status_code == 201, hook.text
-            ids = {
+            values = {
                 "meme_id": Meme.objects.order_by("pk").values_list("pk", flat=True).first(),
-                "record_id": record.json()["id"],
                 "webhook_id": hook.json()["id"],
+                "client_id": client.pk,
+                "record_id": record.json()["id"],
+                "api_key": key,
             }
-            yield Target(server=server, headers=headers, ids=ids)
+            yield Target(server=server, api_key=key, values=values)
+            print(f"\nschema fuzz: {sum(CALLS.values())} calls", *sorted(CALLS.items()), sep="\n  ")
         finally:
             call_command("flush", interactive=False, verbosity=0)
+
+
+@pytest.fixture(params=["api_key", "jwt"])
+def credentials(request: pytest.FixtureRequest, target: Target) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """Each operation is fuzzed twice: with the API key, and with a JWT obtained for this operation (an
+    access token lives 5 minutes). Returns (name, headers, the real values of the placeholders)."""
+    if request.param == "api_key":
+        return "api_key", {"X-Token": target.api_key}, {**target.values, "refresh": target.jwt_pair()["refresh"]}
+    pair = target.jwt_pair()
+    return "jwt", {"Authorization": f"Bearer {pair['access']}"}, {**target.values, "refresh": pair["refresh"]}
 
 
 schema = schemathesis.openapi.from_dict(
@@ -118,7 +174,13 @@ schema = schemathesis.openapi.from_dict(
     config=schemathesis.Config.from_dict(
         {
             "seed": 11,
-            "generation": {"mode": "all", "deterministic": True, "max-examples": FUZZ_EXAMPLES},
+            # Credentials are ours (`credentials`), not generated from the security schemes.
+            "generation": {
+                "mode": "all",
+                "deterministic": True,
+                "max-examples": FUZZ_EXAMPLES,
+                "with-security-parameters": False,
+            },
             "phases": {"stateful": {"enabled": False}},
         }
     ),
@@ -133,8 +195,13 @@ schema = schemathesis.openapi.from_dict(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
 )
-def test_every_operation_conforms_to_the_schema(case: Any, target: Target) -> None:
-    for name, placeholder in PLACEHOLDERS.items():
-        if (case.path_parameters or {}).get(name) == placeholder:
-            case.path_parameters[name] = target.ids[name]
-    case.call_and_validate(base_url=target.server.url(""), headers=target.headers, checks=CHECKS, timeout=30)
+def test_every_operation_conforms_to_the_schema(
+    case: Any, target: Target, credentials: tuple[str, dict[str, str], dict[str, Any]]
+) -> None:
+    name, headers, values = credentials
+    if case.path_parameters:
+        case.path_parameters = _real(case.path_parameters, values)
+    if isinstance(case.body, dict):
+        case.body = _real(case.body, values)
+    response = case.call_and_validate(base_url=target.server.url(""), headers=headers, checks=CHECKS, timeout=30)
+    CALLS[f"{case.operation.label} {response.status_code} ({name})"] += 1
