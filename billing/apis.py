@@ -67,7 +67,7 @@ class BalanceApi(APIView):
     def get(self, request: Request) -> Response:
         requested = None
         if request.query_params:  # the common call has none: skip building a serializer for nothing
-            params = ClientQuerySerializer(data=request.query_params)
+            params = ClientQuerySerializer(data=request.query_params.dict())
             params.is_valid(raise_exception=True)
             requested = params.validated_data.get("client")
         client_id = _target_client_id(principal_of(request), requested)
@@ -85,7 +85,7 @@ class UsageApi(APIView):
         tags=["billing"],
     )
     def get(self, request: Request) -> Response:
-        params = UsageQuerySerializer(data=request.query_params)
+        params = UsageQuerySerializer(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
         data = params.validated_data
         client_id = _target_client_id(principal_of(request), data.get("client"))
@@ -124,7 +124,7 @@ class UsageExportApi(APIView):
         tags=["billing"],
     )
     def get(self, request: Request) -> StreamingHttpResponse:
-        params = UsageExportQuerySerializer(data=request.query_params)
+        params = UsageExportQuerySerializer(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
         data = params.validated_data
         client_id = _target_client_id(principal_of(request), data.get("client"))
