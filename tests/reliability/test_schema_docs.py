@@ -110,3 +110,33 @@ def test_format_is_documented_where_honoured_and_honoured_where_documented(
     assert api.get(f"/api/memes/{meme['id']}", {"format": "png"}).status_code == 400
     by_id = schema["paths"]["/api/memes/{meme_id}"]["get"]["responses"]["200"]["content"]
     assert by_id["image/png"]["schema"] == {"type": "string", "format": "binary"}
+
+
+def test_the_ingest_record_is_documented_field_by_field(schema: dict[str, Any], make_client: Any) -> None:
+    # It was "any object": schemathesis' valid records with an extra field were refused (400), rightly.
+    from accounts.roles import INGEST
+    from ingest.validation import EXAMPLE_RECORD, FIELDS, REQUIRED
+
+    documented = schema["paths"]["/api/ingest"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert list(documented["properties"]) == list(FIELDS)
+    assert documented["required"] == list(REQUIRED) and documented["additionalProperties"] is False
+    _, key = make_client(roles=[INGEST])
+    api = APIClient()
+    api.credentials(HTTP_X_TOKEN=key)
+    refused = api.post("/api/ingest", {**EXAMPLE_RECORD, "extra": 1}, format="json")
+    assert refused.status_code == 400 and "extra" in refused.json()["error"]["details"]
+
+
+def test_the_idempotency_key_rule_is_in_its_schema_too(schema: dict[str, Any]) -> None:
+    # It was any string: schemathesis sent "valid" keys the server refuses (400).
+    import re
+
+    for path, method, operation in _operations(schema):
+        for parameter in operation.get("parameters", []):
+            if parameter["name"] == "Idempotency-Key":
+                pattern = re.compile(parameter["schema"]["pattern"])
+                assert parameter["schema"]["maxLength"] == 255, (path, method)
+                for bad in ("", "x" * 256, "naïve", "tab\there", "in side"):
+                    assert not pattern.match(bad), (path, method, bad)
+                for good in ("x" * 255, "0b9c6c8e-6d0c-4f5e-9a57-4c1d2e3f4a5b", "PO-2026/42"):
+                    assert pattern.match(good), (path, method, good)
