@@ -100,3 +100,52 @@ def error_responses(result: dict[str, Any], generator: Any, request: Any, public
                         response.setdefault("headers", {}).update(RETRY_AFTER)
             operation["responses"] = dict(sorted(responses.items()))
     return result
+
+
+# OpenAPI links: which answer gives the id (or token) another operation takes, so that clients,
+# docs and schema-driven tests (schemathesis' stateful phase) can follow them.
+# (operationId, status) → {link name: (target operationId, parameters, request body)}.
+LINKS: dict[tuple[str, str], dict[str, tuple[str, dict[str, str], Any]]] = {
+    ("api_ingest_create", "202"): {
+        "RecordStatus": ("api_ingest_retrieve", {"record_id": "$response.body#/id"}, None),
+    },
+    ("memes_search", "200"): {
+        "MemeAgain": ("memes_retrieve", {"meme_id": "$response.body#/memes/0/id"}, None),
+        "MemePng": ("memes_png", {"meme_id": "$response.body#/memes/0/id"}, None),
+        "MemeReport": ("memes_report", {"meme_id": "$response.body#/memes/0/id"}, None),
+    },
+    ("api_webhooks_create", "201"): {
+        "WebhookDelete": ("api_webhooks_destroy", {"webhook_id": "$response.body#/id"}, None),
+    },
+    ("api_auth_token_create", "200"): {
+        "Refresh": ("api_auth_token_refresh_create", {}, {"refresh": "$response.body#/refresh"}),
+    },
+    ("api_auth_token_refresh_create", "200"): {
+        "RefreshAgain": ("api_auth_token_refresh_create", {}, {"refresh": "$response.body#/refresh"}),
+    },
+    ("api_me_retrieve", "200"): {
+        "Balance": ("api_balance_retrieve", {"client": "$response.body#/client_id"}, None),
+        "Usage": ("api_usage_retrieve", {"client": "$response.body#/client_id"}, None),
+    },
+}
+
+
+def response_links(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: the :data:`LINKS` above, on the responses they start from."""
+    operations = {
+        operation["operationId"]: operation
+        for path_item in result.get("paths", {}).values()
+        for operation in path_item.values()
+    }
+    for (source, status), links in LINKS.items():
+        response = operations[source]["responses"][status]
+        for name, (target, parameters, body) in links.items():
+            if target not in operations:
+                raise KeyError(f"link {name} from {source} names no operation {target!r}")
+            link: dict[str, Any] = {"operationId": target}
+            if parameters:
+                link["parameters"] = parameters
+            if body is not None:
+                link["requestBody"] = body
+            response.setdefault("links", {})[name] = link
+    return result

@@ -140,3 +140,23 @@ def test_the_idempotency_key_rule_is_in_its_schema_too(schema: dict[str, Any]) -
                     assert not pattern.match(bad), (path, method, bad)
                 for good in ("x" * 255, "0b9c6c8e-6d0c-4f5e-9a57-4c1d2e3f4a5b", "PO-2026/42"):
                     assert pattern.match(good), (path, method, good)
+
+
+def test_every_link_leads_to_an_operation_and_its_parameters(schema: dict[str, Any]) -> None:
+    # Schemathesis' stateful phase follows these (it found none before config.schema.response_links).
+    by_id = {op["operationId"]: op for _, _, op in _operations(schema)}
+    links = [
+        (op["operationId"], name, link)
+        for _, _, op in _operations(schema)
+        for response in op["responses"].values()
+        for name, link in response.get("links", {}).items()
+    ]
+    assert len(links) >= 8
+    for source, name, link in links:
+        target = by_id[link["operationId"]]
+        taken = {p["name"] for p in target.get("parameters", [])}
+        assert set(link.get("parameters", {})) <= taken, (source, name)
+        if "requestBody" in link:
+            body = target["requestBody"]["content"]["application/json"]["schema"]
+            properties = _component(schema, body["$ref"])["properties"] if "$ref" in body else body["properties"]
+            assert set(link["requestBody"]) <= set(properties), (source, name)

@@ -46,6 +46,7 @@ from tests.memes.loc_files import catalogue_import_into_db
 pytestmark = [pytest.mark.postgres, pytest.mark.services, pytest.mark.django_db]
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
+STATEFUL_EXAMPLES = int(os.environ.get("FUZZ_STATEFUL_EXAMPLES", "30"))  # sequences of up to 6 calls
 CALLS: Counter[str] = Counter()  # "GET /api/memes 200 (jwt)" → calls made; printed at the end (pytest -s)
 CHECKS = [
     not_a_server_error,
@@ -204,7 +205,6 @@ schema = schemathesis.openapi.from_dict(
                 "max-examples": FUZZ_EXAMPLES,
                 "with-security-parameters": False,
             },
-            "phases": {"stateful": {"enabled": False}},
         }
     ),
 )
@@ -228,3 +228,37 @@ def test_every_operation_conforms_to_the_schema(
         case.body = _real(case.body, values)
     response = case.call_and_validate(base_url=target.server.url(""), headers=headers, checks=CHECKS, timeout=30)
     CALLS[f"{case.operation.label} {response.status_code} ({name})"] += 1
+
+
+def test_chains_of_calls_conform_to_the_schema(target: Target) -> None:
+    """Schemathesis' stateful phase: sequences of calls where one answer feeds the next (the ids a
+    POST returns used by the by-id operations), along the schema's links (config/schema.py)."""
+    base_url, headers = target.server.url(""), {"X-Token": target.api_key}
+    values = {**target.values, "refresh": target.jwt_pair()["refresh"]}
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def call(self, case: Any, **kwargs: Any) -> Any:
+            if case.path_parameters:
+                case.path_parameters = _real(case.path_parameters, values)
+            if isinstance(case.body, dict):
+                case.body = _real(case.body, values)
+            response = case.call(**kwargs)
+            CALLS[f"{case.operation.label} {response.status_code} (stateful)"] += 1
+            return response
+
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"base_url": base_url, "headers": headers, "timeout": 30}
+
+        def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+    Workflow.run(
+        settings=settings(
+            max_examples=STATEFUL_EXAMPLES,
+            stateful_step_count=6,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
