@@ -24,6 +24,7 @@ from billing.serializers import (
     ClientQuerySerializer,
     TopUpInputSerializer,
     TopUpOutputSerializer,
+    UsageExportJsonSerializer,
     UsageExportQuerySerializer,
     UsageOutputSerializer,
     UsageQuerySerializer,
@@ -66,7 +67,7 @@ class BalanceApi(APIView):
     def get(self, request: Request) -> Response:
         requested = None
         if request.query_params:  # the common call has none: skip building a serializer for nothing
-            params = ClientQuerySerializer(data=request.query_params)
+            params = ClientQuerySerializer(data=request.query_params.dict())
             params.is_valid(raise_exception=True)
             requested = params.validated_data.get("client")
         client_id = _target_client_id(principal_of(request), requested)
@@ -84,7 +85,7 @@ class UsageApi(APIView):
         tags=["billing"],
     )
     def get(self, request: Request) -> Response:
-        params = UsageQuerySerializer(data=request.query_params)
+        params = UsageQuerySerializer(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
         data = params.validated_data
         client_id = _target_client_id(principal_of(request), data.get("client"))
@@ -102,6 +103,12 @@ def _day_start(day: date | None) -> datetime | None:
     return None if day is None else datetime.combine(day, time.min, tzinfo=UTC)
 
 
+_EXPORT_FORMATS = (
+    "`format=csv` (the default): `text/csv`, a header line then one row per entry; "
+    "`format=json`: `application/json`, the same entries in one document"
+)
+
+
 class UsageExportApi(APIView):
     permission_classes = [IsClient]
     content_negotiation_class = _FormatIsOurs
@@ -110,13 +117,14 @@ class UsageExportApi(APIView):
         summary="Every paid call and ledger entry of the caller between two days, streamed as CSV or JSON",
         parameters=[UsageExportQuerySerializer],
         responses={
-            200: OpenApiResponse(OpenApiTypes.BINARY, description="text/csv or application/json"),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description=_EXPORT_FORMATS),
+            (200, "application/json"): OpenApiResponse(UsageExportJsonSerializer, description=_EXPORT_FORMATS),
             **_CLIENT_ERRORS,
         },
         tags=["billing"],
     )
     def get(self, request: Request) -> StreamingHttpResponse:
-        params = UsageExportQuerySerializer(data=request.query_params)
+        params = UsageExportQuerySerializer(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
         data = params.validated_data
         client_id = _target_client_id(principal_of(request), data.get("client"))

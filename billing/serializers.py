@@ -90,6 +90,30 @@ class UsageExportQuerySerializer(ClientQuerySerializer):
         return attrs
 
 
+class _ExportEntrySerializer(serializers.Serializer):
+    """One row of the usage export (the CSV has the same columns; empty cells there are nulls here)."""
+
+    ledger_entry_id = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    type = serializers.ChoiceField(choices=["paid_call", "credit"])
+    amount = serializers.IntegerField(help_text="Negative for a paid call.")
+    balance_after = serializers.IntegerField()
+    reason = serializers.CharField()
+    request = serializers.CharField()
+    idempotency_key = serializers.CharField(allow_null=True)
+    purchase_id = serializers.CharField(allow_null=True)
+
+
+class UsageExportJsonSerializer(serializers.Serializer):
+    """The schema of ``GET /api/usage/export?format=json`` (written as a stream, not by this class)."""
+
+    client_id = serializers.IntegerField()
+    # Declared through the namespace like the query's `from`: a Python keyword.
+    locals()["from"] = serializers.DateField(allow_null=True)
+    to = serializers.DateField(allow_null=True)
+    entries = _ExportEntrySerializer(many=True)
+
+
 class BalanceOutputSerializer(serializers.Serializer):
     client_id = serializers.IntegerField()
     balance = serializers.IntegerField()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 from django.http import HttpRequest
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 
@@ -17,7 +16,8 @@ IDEMPOTENCY_RULE = "Must be 1 to 255 visible ASCII characters (a UUID is a good 
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,
-    OpenApiTypes.STR,
+    # The rule as a schema too, so that generated clients and schema-driven tests send valid keys.
+    {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX, "pattern": _KEY_RE.pattern},
     OpenApiParameter.HEADER,
     required=False,
     description=(

@@ -11,7 +11,6 @@ import time
 import uuid
 
 from django.http import HttpRequest
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
@@ -35,7 +34,18 @@ from ingest.exceptions import (
 )
 from ingest.selectors import record_status
 from ingest.services import record_accept
-from ingest.validation import EXAMPLE_RECORD, BodyNotJson, BodyNotObject, RecordInvalid, Rules, record_parse
+from ingest.validation import (
+    EXAMPLE_RECORD,
+    PRIORITY_MAX,
+    PRIORITY_MIN,
+    REQUIRED,
+    SENDER_MAX_LENGTH,
+    BodyNotJson,
+    BodyNotObject,
+    RecordInvalid,
+    Rules,
+    record_parse,
+)
 
 _READ_CHUNK = 64 * 1024
 
@@ -86,6 +96,25 @@ def _rules() -> Rules:
     )
 
 
+# The record's rules as a JSON schema, for the OpenAPI document: what a schema can say (types,
+# lengths, ranges, no other field). The validator (ingest.validation) checks the rest too: ts within
+# 2000-01-01 .. now + 1 day, a sender not blank, no NUL or unpaired surrogate, message depth.
+RECORD_SCHEMA = {
+    "type": "object",
+    "required": list(REQUIRED),
+    "additionalProperties": False,
+    "properties": {
+        "ts": {
+            "oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]{1,20}$"}],
+            "description": "Unix time in seconds: an integer or a string of ASCII digits; 2000-01-01 .. now + 1 day.",
+        },
+        "sender": {"type": "string", "minLength": 1, "maxLength": SENDER_MAX_LENGTH},
+        "message": {"type": "object", "minProperties": 1, "additionalProperties": {}},
+        "sent-from-ip": {"type": "string", "format": "ipv4", "description": "Dotted quad, no leading zeros."},
+        "priority": {"type": "integer", "minimum": PRIORITY_MIN, "maximum": PRIORITY_MAX},
+    },
+}
+
 _ACCEPTED = inline_serializer("IngestAccepted", {"id": serializers.UUIDField(), "status": serializers.CharField()})
 _STATUS = inline_serializer(
     "IngestStatus",
@@ -121,7 +150,7 @@ class RecordCreateApi(APIView):
             "stores it shortly after. Optional `Idempotency-Key` header: "
             "the same key always gets the same id and the record is stored once."
         ),
-        request={"application/json": OpenApiTypes.OBJECT},
+        request={"application/json": RECORD_SCHEMA},
         parameters=[IDEMPOTENCY_PARAMETER],
         examples=[OpenApiExample("record", value=EXAMPLE_RECORD, request_only=True)],
         responses={

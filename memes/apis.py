@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.http import HttpResponse
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -24,6 +25,7 @@ from config.idempotency import IDEMPOTENCY_PARAMETER
 from config.negotiation import FastContentNegotiation
 from memes.serializers import (
     ErrorEnvelopeSerializer,
+    MemeByIdInputSerializer,
     MemeReportInputSerializer,
     MemeReportOutputSerializer,
     MemeSearchInputSerializer,
@@ -86,9 +88,18 @@ class _FormatIsOurs(FastContentNegotiation):
     settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)  # type: ignore[assignment]
 
 
+class _FormatIsOursSchema(AutoSchema):
+    """The schema side of :class:`_FormatIsOurs`: no DRF renderer override (``format=json|png``, which
+    these views ignore); the views that take ``format`` declare their own."""
+
+    def _get_format_parameters(self) -> list[dict[str, Any]]:
+        return []
+
+
 class PaidMemeApi(APIView):
     renderer_classes = [JSONRenderer, _PngRenderer]
     content_negotiation_class = _FormatIsOurs
+    schema = _FormatIsOursSchema()
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -184,9 +195,10 @@ class MemeDetailApi(PaidMemeApi):
         summary="Get one meme again by id (paid, like any meme served)",
         description="A catalogue meme, or an AI meme generated for the caller. Another client's AI meme is a 404, "
         "and so is a meme above the rating ceiling, hidden after reports, or blocked.",
-        parameters=[RatingInputSerializer, IDEMPOTENCY_PARAMETER],
+        parameters=[MemeByIdInputSerializer, IDEMPOTENCY_PARAMETER],
         responses={
-            200: PaidMemesSerializer,
+            (200, "application/json"): PaidMemesSerializer,
+            (200, "image/png"): PNG_RESPONSE,
             400: BY_ID_BAD_REQUEST,
             **PAID_ERRORS,
             404: _error("No such meme (or not yours).", "not_found", "No meme with this id."),
@@ -194,13 +206,14 @@ class MemeDetailApi(PaidMemeApi):
         tags=["memes"],
     )
     def get(self, request: Request, meme_id: int) -> HttpResponse | Response:
-        return self.answer(self.serve(request, meme_id, as_image=self.wants_png(request)))
+        params = MemeByIdInputSerializer(data=request.query_params.dict())
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        as_image = self.wants_png(request, data["format"])
+        return self.answer(self.serve(request, meme_id, rating=data["rating"], as_image=as_image))
 
     @staticmethod
-    def serve(request: Request, meme_id: int, *, as_image: bool) -> Served:
-        params = RatingInputSerializer(data=request.query_params.dict())
-        params.is_valid(raise_exception=True)
-        rating = params.validated_data["rating"]
+    def serve(request: Request, meme_id: int, *, rating: str, as_image: bool) -> Served:
         return meme_serve_by_id(
             principal=principal_of(request),
             paid=paid_request_read(request, params={"as_image": as_image, "rating": rating}),
@@ -224,7 +237,9 @@ class MemePngApi(MemeDetailApi):
         tags=["memes"],
     )
     def get(self, request: Request, meme_id: int) -> HttpResponse | Response:
-        return self.answer(self.serve(request, meme_id, as_image=True))
+        params = RatingInputSerializer(data=request.query_params.dict())
+        params.is_valid(raise_exception=True)
+        return self.answer(self.serve(request, meme_id, rating=params.validated_data["rating"], as_image=True))
 
 
 class ReportRateThrottle(ClientRateThrottle):

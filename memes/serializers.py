@@ -107,6 +107,17 @@ class RatingInputSerializer(InputSerializer):
     )
 
 
+class MemeByIdInputSerializer(RatingInputSerializer):
+    """``GET /api/memes/{id}``: the ceiling, and ``format`` as the search takes it."""
+
+    format = serializers.ChoiceField(
+        choices=["json", "image"],
+        required=False,
+        default="json",
+        help_text="`image`: the meme rendered as a PNG (also chosen by `Accept: image/png`), at the image price.",
+    )
+
+
 class MatchSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=["exact", "fuzzy", "generated", "id"])
     score = serializers.FloatField(
@@ -162,6 +173,7 @@ class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text='Stable, e.g. "validation_error", "no_match".')
     message = serializers.CharField()
     details = serializers.DictField(help_text="For validation errors: the offending fields, each with its messages.")
+    request_id = serializers.CharField(required=False, help_text="The request's id, as in the X-Request-ID header.")
 
 
 class ErrorEnvelopeSerializer(serializers.Serializer):

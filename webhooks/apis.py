@@ -10,9 +10,11 @@ from accounts.permissions import IsClient
 from accounts.principal import principal_of
 from webhooks.selectors import deliveries_of, webhooks_of
 from webhooks.serializers import (
+    DeliveryListSerializer,
     DeliveryOutputSerializer,
     WebhookCreatedSerializer,
     WebhookInputSerializer,
+    WebhookListSerializer,
     WebhookOutputSerializer,
 )
 from webhooks.services import webhook_create, webhook_delete
@@ -28,7 +30,7 @@ class WebhookListCreateApi(APIView):
 
     @extend_schema(
         summary="The caller's webhooks",
-        responses={200: WebhookOutputSerializer(many=True), **_AUTH_ERRORS},
+        responses={200: WebhookListSerializer, **_AUTH_ERRORS},
         tags=["webhooks"],
     )
     def get(self, request: Request) -> Response:
@@ -80,7 +82,7 @@ class DeliveryListApi(APIView):
 
     @extend_schema(
         summary="The caller's latest webhook deliveries (status, attempts, last error)",
-        responses={200: DeliveryOutputSerializer(many=True), **_AUTH_ERRORS},
+        responses={200: DeliveryListSerializer, **_AUTH_ERRORS},
         tags=["webhooks"],
     )
     def get(self, request: Request) -> Response:

@@ -30,6 +30,10 @@ class WebhookOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class WebhookListSerializer(serializers.Serializer):
+    webhooks = WebhookOutputSerializer(many=True)
+
+
 class WebhookCreatedSerializer(WebhookOutputSerializer):
     secret = serializers.CharField(help_text="The signing secret. Shown this once: store it now.")
 
@@ -46,3 +50,7 @@ class DeliveryOutputSerializer(serializers.Serializer):
     last_attempt_at = serializers.DateTimeField(allow_null=True)
     delivered_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
+
+
+class DeliveryListSerializer(serializers.Serializer):
+    deliveries = DeliveryOutputSerializer(many=True, help_text="Newest first.")

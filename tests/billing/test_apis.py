@@ -111,3 +111,25 @@ def test_schema_documents_the_billing_endpoints(api_client):
     topups = schema["paths"]["/api/billing/topups"]["post"]["responses"]
     assert {"200", "201", "400", "403", "404", "409"} <= set(topups)
     assert "/api/balance" in schema["paths"] and "/api/usage" in schema["paths"]
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("/api/balance", "client"),
+        ("/api/usage", "client"),
+        ("/api/usage", "days"),
+        ("/api/usage", "recent"),
+        ("/api/usage/export", "from"),
+        ("/api/usage/export", "to"),
+        ("/api/usage/export", "format"),
+    ],
+)
+def test_an_empty_parameter_is_a_400_not_its_default(api_client, make_client, url, name):
+    # As on the meme calls: `to=` is a malformed day, not "no day" (the schema fuzz found the export
+    # answering 200 for it, like DRF's form-style reading of a QueryDict).
+    _, key = make_client(tokens=1)
+    response = api_client.get(f"{url}?{name}=", HTTP_X_TOKEN=key)
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "validation_error" and list(error["details"]) == [name]

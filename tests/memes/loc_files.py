@@ -57,3 +57,19 @@ def loc_row(
         "Lower Text": lower,
     }
     return [values[column] for column in columns]
+
+
+def catalogue_import_into_db(directory: Path) -> None:
+    """Write CATALOGUE and its language file under ``directory`` and import them (for tests outside
+    tests/memes, which have no ``catalogue`` fixture)."""
+    import csv
+
+    from memes.services import catalogue_import
+
+    memes, languages = directory / "memes.csv", directory / "languages.csv"
+    with memes.open("w", newline="") as handle:
+        csv.writer(handle).writerows([COLUMNS_2019, *(loc_row(i, t, u, lo) for i, t, u, lo, _ in CATALOGUE)])
+    with languages.open("w", newline="") as handle:
+        csv.writer(handle).writerows([["Meme ID", "Language"], *([str(i), lang] for i, *_, lang in CATALOGUE)])
+    summary = catalogue_import(path=memes, languages_path=languages, progress=False)
+    assert summary.imported == len(CATALOGUE), summary.errors
