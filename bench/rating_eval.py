@@ -80,7 +80,7 @@ def main() -> None:
     from _report import median, progress, write_section
 
     from memes.rating import rate_meme
-    from memes.rating.engine import _rate, _views
+    from memes.rating.engine import text_caches_clear
     from memes.safety import text_safety
 
     rows = subset_rows()
@@ -115,8 +115,8 @@ def main() -> None:
     ai_like = [(" ".join(text.split()[:12]), lang) for text, lang in captions]  # AI captions are short
 
     def per_caption(func, items) -> float:  # type: ignore[no-untyped-def]
-        _views.cache_clear()  # the per-caption caches start empty (each run sees every caption once);
-        _rate.cache_clear()  # the per-word answers stay warm, as they are a few rows into an import
+        text_caches_clear()  # the per-caption caches start empty (each run sees every caption once);
+        # the per-word answers stay warm, as they are a few rows into an import
         started = time.perf_counter()
         for text, lang in items:
             func(text, lang)
@@ -152,8 +152,7 @@ def main() -> None:
             catalogue.rate_meme, catalogue.rate_text = (
                 real if variant == "rating" else (previous_rate_meme, previous_rate_text)
             )
-            _views.cache_clear()
-            _rate.cache_clear()
+            text_caches_clear()
             summary = catalogue.catalogue_import(path=SUBSET, languages_path=LANGUAGES, progress=False)
             rates[variant].append(summary.rows / summary.seconds)
     catalogue.rate_meme, catalogue.rate_text = real

@@ -64,8 +64,12 @@ _LEET = str.maketrans(
 )
 _LEET_CHARS = frozenset("013457@$!|€")
 _MASKS = frozenset("*#%")
-_SPECIAL_RE = re.compile("[013457@$!|€*#%]")  # any leet character or mask: the text needs a closer look
 _EDGE_PUNCT = ".,;:?\"'()[]{}<>«»“”„…-_/\\~`^!"
+# A chunk (between spaces) with a leet character or a mask that stays once the chunk's edges are
+# stripped ("sh!t", not "wow!"): only then can the leet and masked forms differ from the plain one.
+_SPECIAL_CHUNK_RE = re.compile(r"\S*(?:[013457@$|€*#%]|![^\s]*?[^\s" + re.escape(_EDGE_PUNCT) + r"])\S*")
+_LETTER_RE = re.compile(r"[^\W\d_]")
+_SPECIAL_RE = re.compile("[013457@$!|€*#%]")  # the cheap test before _SPECIAL_CHUNK_RE
 # Latin letters that look like Cyrillic ones, for Cyrillic words typed with a few Latin letters.
 _TO_CYRILLIC = str.maketrans("aeopcxykmthbun", "аеорсхукмтнвип")
 _CYRILLIC_RE = re.compile(r"[а-яё]")
@@ -308,7 +312,15 @@ def rules_reload() -> None:
     """Forget the compiled rules (tests and ``rate_memes`` after editing a rules file)."""
     with _rules_lock:
         _rules.clear()
+    _allow.cache_clear()
+    text_caches_clear()
+
+
+def text_caches_clear() -> None:
+    """Forget every per-text answer (after a rules change; benchmarks of the uncached cost). The
+    per-word answers stay: they are a property of the rules, and warm after a few captions."""
     _views.cache_clear()
+    _shared_hits.cache_clear()
     _rate.cache_clear()
 
 
@@ -350,7 +362,10 @@ def _views(text: str) -> _Views:
     plain = WORD_RE.findall(folded)
     plain_text = " ".join(plain)
     mixed_scripts = not folded.isascii() and bool(_CYRILLIC_RE.search(folded)) and bool(_LATIN_RE.search(folded))
-    special = mixed_scripts or _SPECIAL_RE.search(folded) is not None
+    special = mixed_scripts or (
+        _SPECIAL_RE.search(folded) is not None
+        and any(_LETTER_RE.search(chunk) for chunk in _SPECIAL_CHUNK_RE.findall(folded))
+    )
     if not special and _SINGLES_RE.search(plain_text) is None and _RUN3_RE.search(folded) is None:
         # The common case: no leet, masks, mixed scripts, split letters or repeats: one form.
         return _Views((" " + plain_text,), tuple(dict.fromkeys(plain)), frozenset(), ())
@@ -479,33 +494,57 @@ def rate_text(text: str, *, language: str | None = None) -> Rating:
 def _rate(text: str, language: str) -> Rating:
     """rate_text once the language is known; cached, because template names (every meme is rated with
     its template's name, AI memes too) and re-posted captions repeat."""
-    blocked = RANK[BLOCKED]
-    best: Hit | None = None
+    common_hit, english_hit = _shared_hits(text)
+    if common_hit is not None and common_hit[0] == _BLOCKED_RANK:
+        return _rating(common_hit, COMMON)
+    best, which = common_hit, COMMON
+    own = rules_for(language) if language and language != "en" else None
+    if own is not None:
+        views = _views(text)
+        allow = _allow(language)
+        # The caption's own language first; English only for something stricter (a tie stays its).
+        hit = _language_hit(own, views, allow, best[0] if best is not None else -1)
+        if hit is not None and (best is None or hit[0] > best[0]):
+            best, which = hit, own.language
+        stricter = english_hit is not None and (best is None or english_hit[0] > best[0])
+        if stricter and not (own.allow.isdisjoint(views.tokens) and own.allow.isdisjoint(views.squeezed)):
+            # A word this language allows is in the caption ("negro" is a colour in Spanish), and
+            # English's answer may rest on it: ask English again, with this language's allow list.
+            english = rules_for("en")
+            english_hit = _language_hit(english, views, allow) if english is not None else None
+    if english_hit is not None and (best is None or english_hit[0] > best[0]):
+        best, which = english_hit, "en"
+    return G_RATING if best is None else _rating(best, which)
+
+
+_BLOCKED_RANK = RANK[BLOCKED]
+
+
+@lru_cache(maxsize=8192)
+def _shared_hits(text: str) -> tuple[Hit | None, Hit | None]:
+    """What does not depend on the caption's language, computed once per text: the common rules'
+    hit and English's (with English's ``allow``), however many languages the text is rated in."""
     common = rules_for(COMMON)
+    best: Hit | None = None
     if common is not None:
         best = _raw_hit(common, text)
-        if best is not None and best[0] == blocked:
-            return _rating(best, COMMON)
+        if best is not None and best[0] == _BLOCKED_RANK:
+            return best, None
     views = _views(text)
     if common is not None and common.levels:
         for form in views.texts:
             best = _pattern_hit(common, form, best, -1)
-        if best is not None and best[0] == blocked:
-            return _rating(best, COMMON)
+        if best is not None and best[0] == _BLOCKED_RANK:
+            return best, None
     english = rules_for("en")
-    own = rules_for(language) if language and language != "en" else None
-    allow = (english.allow if english else frozenset()) | (own.allow if own else frozenset())
-    which = COMMON
-    for rules in (own, english):
-        if rules is None:
-            continue
-        # The caption's own language first; English only for something stricter (a tie stays its).
-        hit = _language_hit(rules, views, allow, best[0] if best is not None else -1)
-        if hit is not None and (best is None or hit[0] > best[0]):
-            best, which = hit, rules.language
-            if best[0] == blocked:
-                break
-    return G_RATING if best is None else _rating(best, which)
+    return best, _language_hit(english, views, english.allow) if english is not None else None
+
+
+@lru_cache(maxsize=64)
+def _allow(language: str) -> frozenset[str]:
+    """The words never flagged in a caption of ``language``: English's ``allow`` and its own."""
+    english, own = rules_for("en"), rules_for(language)
+    return (english.allow if english else frozenset()) | (own.allow if own else frozenset())
 
 
 def _rating(hit: Hit, source: str) -> Rating:
