@@ -132,7 +132,7 @@ class RawPattern:
     rank: int
     category: str
     min_digits: int = 0
-    requires: tuple[str, ...] = ()  # the text holds one of these, or the pattern cannot match
+    requires: re.Pattern[str] | None = None  # the text holds one of these strings, or the pattern cannot match
 
 
 @dataclass
@@ -152,6 +152,7 @@ class LanguageRules:
     infix_re: re.Pattern[str] | None = None
     levels: list[LevelPatterns] = field(default_factory=list)  # strictest first
     all_of: list[tuple[list[re.Pattern[str]], int, str]] = field(default_factory=list)
+    all_of_gate: re.Pattern[str] | None = None  # every rule's first group: none matches, no rule can
     raw_patterns: list[RawPattern] = field(default_factory=list)
     forms_by_length: dict[int, list[tuple[str, int, str]]] = field(default_factory=dict)
     token_cache: dict[str, Hit | None] = field(default_factory=dict)
@@ -220,6 +221,7 @@ def _compile(document: dict[str, Any], language: str) -> LanguageRules:
     )
     verbal_prefixes: set[str] = set()  # the prefixes that may follow one of the language's verbal prefixes
     by_level: dict[int, list[tuple[list[str], str]]] = {}
+    first_groups: list[str] = []
     for rule in document.get("rules", []):
         level, category = rule["level"], rule["category"]
         if level not in LEVELS:
@@ -242,7 +244,8 @@ def _compile(document: dict[str, Any], language: str) -> LanguageRules:
             keep(rules.infixes, _word_part(fold(infix), language), (rank, category))
         patterns = rule.get("patterns", [])
         if patterns and rule.get("raw"):
-            requires = tuple(rule.get("requires", ()))
+            needed = rule.get("requires", ())
+            requires = re.compile("|".join(re.escape(s) for s in needed), re.IGNORECASE) if needed else None
             for pattern in patterns:  # one by one: each finds its own candidates for min_digits
                 compiled = re.compile(pattern, re.IGNORECASE)
                 rules.raw_patterns.append(
@@ -253,7 +256,10 @@ def _compile(document: dict[str, Any], language: str) -> LanguageRules:
         if "all_of" in rule:
             groups = [re.compile(_phrase("|".join(f"(?:{fold(p)})" for p in group))) for group in rule["all_of"]]
             rules.all_of.append((groups, rank, category))
+            first_groups.extend(fold(p) for p in rule["all_of"][0])
     rules.suffix_lengths = tuple(sorted({len(suffix) for suffix in rules.suffixes}))
+    if first_groups:
+        rules.all_of_gate = re.compile(_phrase("|".join(f"(?:{p})" for p in first_groups)))
     for rank in sorted(by_level, reverse=True):  # strictest first: a milder level is not tried after a hit
         entries = by_level[rank]
         gate = re.compile(_phrase("|".join(f"(?:{p})" for patterns, _ in entries for p in patterns)))
@@ -450,6 +456,8 @@ def _pattern_hit(rules: LanguageRules, text: str, best: Hit | None, floor: int) 
                 best = _better(best, level.rank, category, match.group(0))
                 break
         break  # this level matched: a milder one cannot do better
+    if rules.all_of_gate is None or rules.all_of_gate.search(text) is None:
+        return best
     for groups, rank, category in rules.all_of:
         if rank > floor and (best is None or best[0] < rank) and all(group.search(text) for group in groups):
             best = _better(best, rank, category, category)
@@ -460,8 +468,8 @@ def _raw_hit(rules: LanguageRules, text: str) -> Hit | None:
     best: Hit | None = None
     digits = -1
     for raw in rules.raw_patterns:
-        if raw.requires and not any(needed in text for needed in raw.requires):
-            continue  # e.g. no "@", no e-mail address: a substring test instead of a regex scan
+        if raw.requires is not None and raw.requires.search(text) is None:
+            continue  # e.g. no "@", no e-mail address: one fast scan instead of the pattern's
         if raw.min_digits:
             if digits < 0:
                 digits = len(_DIGIT_RE.findall(text)) if _DIGIT_RE.search(text) else 0
