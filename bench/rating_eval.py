@@ -261,15 +261,18 @@ def main() -> None:
                 f"| paid `GET /api/memes` over HTTP, req/s, {label} "
                 f"| {other['rps']:.0f} (p99 {other['p99_ms']:.0f} ms) "
                 f"| before ratings ({before['revision']}) {before['rps']:.0f} (p99 {before['p99_ms']:.0f} ms) "
-                f"| {other['ratio']:.2f} |"
+                f"| {other['ratio']:.2f} (paired, per round: {other['paired_ratio']:.2f}) |"
             )
         errors = sum(v["errors"] for v in http["variants"])
         http_text = (
             f"Paid `GET /api/memes` over HTTP (`bench/rating_http.py`): `deploy/serve` per revision, each on its "
             f"own PostgreSQL database with the LoC subset imported by its own code ({before['memes']} memes), "
             f"`wrk -t2 -c50` over 1,000 paying clients, queries {', '.join(QUERIES)} (default ceiling pg-13); "
-            f"{http['runs']} runs of {http['seconds']} s per revision, round-robin, medians; {errors} errors or "
-            f"non-2xx. The reference is the revision before ratings were served (the first parent of the merge "
+            f"{http['runs']} runs of {http['seconds']} s per revision, round-robin, medians (and the median of "
+            f"the per-round ratios, which pairs runs a minute apart); {errors} errors or non-2xx. Requests/s "
+            f"per run: "
+            + "; ".join(f"{v['name']} " + ", ".join(f"{x:.0f}" for x in v["all_rps"]) for v in http["variants"])
+            + f". The reference is the revision before ratings were served (the first parent of the merge "
             f"that brought the ceiling into serving), not this server with ratings switched off: there is no "
             f"such switch, and the filter is one column compared per hit, so the revision before is the honest "
             f'"unchanged". Other changes between the two revisions count too. Load average '

@@ -240,6 +240,9 @@ def measure(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     reference = median(variants[0].rps)
+    # Each round measures every revision within a minute: the ratio within a round is paired, and its
+    # median shrugs off a round that a neighbour's burst of work slowed down.
+    paired = {v.name: median([x / r for x, r in zip(v.rps, variants[0].rps, strict=True)]) for v in variants}
     return {
         "runs": runs,
         "seconds": seconds,
@@ -253,6 +256,7 @@ def measure(
                 "p99_ms": median(v.p99_ms),
                 "errors": v.non2xx,
                 "ratio": median(v.rps) / reference,
+                "paired_ratio": paired[v.name],
                 "all_rps": v.rps,
             }
             for v in variants
