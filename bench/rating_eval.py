@@ -82,7 +82,7 @@ def main() -> None:
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP comparison (needs PostgreSQL, wrk)")
     parser.add_argument("--http-runs", type=int, default=5)
     parser.add_argument("--http-seconds", type=int, default=10)
-    parser.add_argument("--http-port", type=int, default=18700, help="first of the two servers' ports")
+    parser.add_argument("--http-port", type=int, default=18700, help="first of the three servers' ports")
     parser.add_argument("--http-database-prefix", default="postgres://postgres@127.0.0.1:5432/maas_rating_http")
     parser.add_argument("--http-redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/7"))
     args = parser.parse_args()
@@ -256,7 +256,7 @@ def main() -> None:
     if http is not None:
         before, *others = http["variants"]
         for other in others:
-            label = "this revision"
+            label = "this revision" if other["name"] == "this" else f"ratings landed ({other['revision']})"
             rows_out.append(
                 f"| paid `GET /api/memes` over HTTP, req/s, {label} "
                 f"| {other['rps']:.0f} (p99 {other['p99_ms']:.0f} ms) "

@@ -7,13 +7,15 @@ same LoC subset, each migrated and filled by its own code, on one Redis (key pre
 ``wrk -t2 -c50`` over 1,000 paying clients in turn; the runs go round-robin (one revision later each
 round) so that a noisy minute on the shared machine lands on every revision; medians.
 
-Revisions: ``before`` is the first parent of the first-parent commit that brought ratings into
-serving (the merge whose change to ``memes/services/serving.py`` adds the ceiling,
-``DEFAULT_CEILING``); ``this`` is the working tree. That merge itself is not measured: its accounts
-migrations conflict (two leaves, merged by a later commit), so it cannot migrate a database. Every
-change between the two revisions counts in the ratio, not only ratings. The earlier revision is
-exported with ``git archive`` into a temporary directory (the repository is not touched) and run with
-this checkout's virtualenv. Each revision's database is dropped and made again at the start.
+Revisions: ``landed`` is the first-parent commit that brought ratings into serving (the merge whose
+change to ``memes/services/serving.py`` adds the ceiling, ``DEFAULT_CEILING``), ``before`` its first
+parent, ``this`` the working tree. ``landed`` cannot migrate as committed (two accounts migrations
+were leaves; a later commit merged them with an empty merge migration), so it runs with the merge
+migrations of this checkout that it lacks and whose dependencies it has: no operation, only the
+graph. before -> landed is what ratings (with reports and moderation) cost; landed -> this is what
+everything merged since costs. The earlier revisions are exported with ``git archive`` into a
+temporary directory (the repository is not touched) and run with this checkout's virtualenv. Each
+revision's database is dropped and made again at the start.
 
     .venv/bin/python bench/rating_http.py [--runs 5] [--seconds 10] [--port 18700]
         [--database-prefix postgres://postgres@127.0.0.1:5432/maas_rating_http] [--redis-url ...]
@@ -28,6 +30,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -89,12 +92,13 @@ def _git(*args: str) -> str:
     return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
 
 
-def revision_before() -> str:
-    """The first parent of the first-parent commit that brought the rating ceiling into serving."""
+def revisions() -> tuple[str, str]:
+    """(before, landed): the first-parent commit that brought the rating ceiling into serving, and its
+    first parent."""
     landed = _git(
         "log", "--first-parent", "--reverse", "--format=%H", "-G", "DEFAULT_CEILING", "--", "memes/services/serving.py"
     ).splitlines()[0]
-    return _git("rev-parse", "--short", f"{landed}^1")
+    return _git("rev-parse", "--short", f"{landed}^1"), _git("rev-parse", "--short", landed)
 
 
 def _export(revision: str, work: Path) -> Path:
@@ -102,6 +106,19 @@ def _export(revision: str, work: Path) -> Path:
     target.mkdir()
     archive = subprocess.run(["git", "archive", revision], cwd=ROOT, capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
+
+
+def _with_merge_migrations(target: Path) -> Path:
+    """Add this checkout's merge migrations (``operations = []``) that ``target`` lacks and can use."""
+    for path in ROOT.glob("*/migrations/*_merge_*.py"):
+        relative, source = path.relative_to(ROOT), path.read_text()
+        if (target / relative).exists() or not re.search(r"operations\s*=\s*\[\s*\]", source):
+            continue
+        dependencies = re.findall(r"\(\s*['\"](\w+)['\"]\s*,\s*['\"](\w+)['\"]\s*\)", source.split("operations")[0])
+        if all((target / dep_app / "migrations" / f"{name}.py").exists() for dep_app, name in dependencies):
+            (target / relative).write_text(source)
+            progress(f"{target.name}: added {relative} (an empty merge migration)")
     return target
 
 
@@ -210,11 +227,15 @@ def measure(
         raise RuntimeError("wrk is needed (apt-get install wrk)")
     from billing_bench import LUA
 
-    before = revision_before()
+    before, landed = revisions()
     work = Path(tempfile.mkdtemp(prefix="maas-rating-http-"))
     lua = work / "bench.lua"
     lua.write_text(LUA)
-    sources = {"before": (before, _export(before, work)), "this": ("working tree", ROOT)}
+    sources = {
+        "before": (before, _export(before, work)),
+        "landed": (landed, _with_merge_migrations(_export(landed, work))),
+        "this": ("working tree", ROOT),
+    }
     variants = [
         Variant(name, revision, source, f"{database_prefix}_{name}", work / f"keys-{name}.txt", port + i)
         for i, (name, (revision, source)) in enumerate(sources.items())
@@ -268,10 +289,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--port", type=int, default=18700, help="first of two ports")
+    parser.add_argument("--port", type=int, default=18700, help="first of three ports")
     parser.add_argument(
         "--database-prefix", default="postgres://postgres@127.0.0.1:5432/maas_rating_http",
-        help="each revision gets <prefix>_before, _this",
+        help="each revision gets <prefix>_before, _landed, _this",
     )  # fmt: skip
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/7"))
     args = parser.parse_args()
