@@ -17,15 +17,28 @@ A word matches a rule's ``words`` as itself or followed by one of the language's
 (plurals, diminutives, verb endings), a rule's ``prefixes`` when it starts with one (optionally
 after one of the language's verbal prefixes: Russian builds its swearing that way), a rule's
 ``infixes`` anywhere inside it. ``patterns`` are regular expressions over the caption's words
-joined by single spaces (threats, incitement: phrases, not words). ``all_of`` needs one pattern of
-each group (a word about minors *and* a sexual word). Masked words ("w*rd", "w**d") match a
-listed form of the same length with the masks as wildcards. ``allow`` lists words that are never
-flagged in captions of that language ("negro" is a colour in Spanish): the Scunthorpe problem is
-solved by matching whole words plus suffixes rather than substrings, and by ``allow`` for the
-few words that still collide.
+joined by single spaces (threats, incitement: phrases, not words), each tried where a word starts.
+``all_of`` needs one pattern of each group (a word about minors *and* a sexual word). Masked words
+("w*rd", "w**d") match a listed form of the same length with the masks as wildcards. ``allow``
+lists words that are never flagged in captions of that language ("negro" is a colour in Spanish):
+the Scunthorpe problem is solved by matching whole words plus suffixes rather than substrings, and
+by ``allow`` for the few words that still collide.
 
-Language-independent rules (``rules/common.json``: e-mail addresses, phone numbers, links, spam)
-run on the raw text. Measured: ~20-40 µs per caption (docs/benchmarks.md).
+Language-independent rules (``rules/common.json``: e-mail addresses, phone numbers, links) run on
+the raw text, each only when the text holds what its pattern cannot match without (``requires``:
+an "@", a "."; ``min_digits``); its ``patterns`` without ``raw`` (spam phrases) run on the words,
+like a language's.
+
+Where the time goes, and why it is laid out this way (docs/benchmarks.md has the figures):
+
+* a caption is folded and split once (:func:`_views`), whichever languages rate it;
+* every word's answer (listed word, word + suffix, prefix, infix) is computed once per language and
+  remembered: words repeat across captions, so most captions cost a few dictionary look-ups;
+* the patterns of one level, of every rule, are one compiled alternation that starts with a space
+  (the words are joined as " w1 w2 ..."), so the regex engine jumps from word start to word start
+  instead of trying every branch at every character; only when it matches are the level's rules
+  tried one by one, to say which category it was;
+* English is asked only for something stricter than what the caption's language found.
 """
 
 from __future__ import annotations
@@ -36,7 +49,7 @@ import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from memes.language import detect_language
 from memes.rating.codec import decoded
@@ -52,6 +65,11 @@ _LEET = str.maketrans(
 _LEET_CHARS = frozenset("013457@$!|€")
 _MASKS = frozenset("*#%")
 _EDGE_PUNCT = ".,;:?\"'()[]{}<>«»“”„…-_/\\~`^!"
+# A chunk (between spaces) with a leet character or a mask that stays once the chunk's edges are
+# stripped ("sh!t", not "wow!"): only then can the leet and masked forms differ from the plain one.
+_SPECIAL_CHUNK_RE = re.compile(r"\S*(?:[013457@$|€*#%]|![^\s]*?[^\s" + re.escape(_EDGE_PUNCT) + r"])\S*")
+_LETTER_RE = re.compile(r"[^\W\d_]")
+_SPECIAL_RE = re.compile("[013457@$!|€*#%]")  # the cheap test before _SPECIAL_CHUNK_RE
 # Latin letters that look like Cyrillic ones, for Cyrillic words typed with a few Latin letters.
 _TO_CYRILLIC = str.maketrans("aeopcxykmthbun", "аеорсхукмтнвип")
 _CYRILLIC_RE = re.compile(r"[а-яё]")
@@ -91,6 +109,32 @@ def _better(current: Hit | None, rank: int, category: str, term: str) -> Hit:
     return (rank, category, term) if current is None or rank > current[0] else current
 
 
+def _phrase(pattern: str) -> str:
+    """A pattern tried only where a word starts: after the space that precedes every word."""
+    return f" (?:{pattern})"
+
+
+@dataclass
+class LevelPatterns:
+    """One level's phrase patterns: ``gate`` (all of them in one regex) says whether any matches;
+    ``rules`` (one alternation per rule, in file order) which one did."""
+
+    rank: int
+    gate: re.Pattern[str]
+    rules: list[tuple[re.Pattern[str], str]]
+
+
+@dataclass
+class RawPattern:
+    """A pattern over the raw text (e-mail addresses, phone numbers, links), with its pre-checks."""
+
+    regex: re.Pattern[str]
+    rank: int
+    category: str
+    min_digits: int = 0
+    requires: re.Pattern[str] | None = None  # the text holds one of these strings, or the pattern cannot match
+
+
 @dataclass
 class LanguageRules:
     """One language's rules, compiled for matching."""
@@ -106,15 +150,17 @@ class LanguageRules:
     prefix_re: re.Pattern[str] | None = None
     infixes: dict[str, tuple[int, str]] = field(default_factory=dict)
     infix_re: re.Pattern[str] | None = None
-    patterns: list[tuple[re.Pattern[str], int, str]] = field(default_factory=list)
+    levels: list[LevelPatterns] = field(default_factory=list)  # strictest first
     all_of: list[tuple[list[re.Pattern[str]], int, str]] = field(default_factory=list)
-    raw_patterns: list[tuple[re.Pattern[str], int, str, int]] = field(default_factory=list)  # + min digits
+    all_of_gate: re.Pattern[str] | None = None  # every rule's first group: none matches, no rule can
+    raw_patterns: list[RawPattern] = field(default_factory=list)
     forms_by_length: dict[int, list[tuple[str, int, str]]] = field(default_factory=dict)
     token_cache: dict[str, Hit | None] = field(default_factory=dict)
 
     def token_hit(self, token: str, allow: frozenset[str]) -> Hit | None:
-        """The strictest word rule (a listed word, alone or with a suffix) matching one word, or None."""
-        if token in allow or len(token) < 2:
+        """The strictest word rule (a listed word, alone or with a suffix; a prefix; an infix)
+        matching one word, or None."""
+        if token in allow:
             return None
         # Words repeat across captions (Zipf): remember each word's answer, within a bound.
         cache = self.token_cache
@@ -127,31 +173,25 @@ class LanguageRules:
 
     def _token_hit(self, token: str) -> Hit | None:
         best: Hit | None = None
-        words = self.words
-        hit = words.get(token)
-        if hit is not None:
-            best = _better(best, hit[0], hit[1], token)
-        for length in self.suffix_lengths:
-            if len(token) > length + 1 and token[-length:] in self.suffixes:
-                hit = words.get(token[:-length])
-                if hit is not None:
-                    best = _better(best, hit[0], hit[1], token)
-        return best
-
-    def part_hits(self, text: str, allow: frozenset[str]) -> Hit | None:
-        """Prefixes and infixes, each found with one regex scan of the text rather than per word."""
-        best: Hit | None = None
-        for regex, table in ((self.prefix_re, self.prefixes), (self.infix_re, self.infixes)):
-            if regex is None:
-                continue
-            for match in regex.finditer(text):
-                start = text.rfind(" ", 0, match.start()) + 1
-                end = text.find(" ", match.end())
-                token = text[start : end if end >= 0 else len(text)]
-                if token in allow:
-                    continue
+        if len(token) >= 2:
+            words = self.words
+            hit = words.get(token)
+            if hit is not None:
+                best = _better(best, hit[0], hit[1], token)
+            for length in self.suffix_lengths:
+                if len(token) > length + 1 and token[-length:] in self.suffixes:
+                    hit = words.get(token[:-length])
+                    if hit is not None:
+                        best = _better(best, hit[0], hit[1], token)
+        if self.prefix_re is not None:
+            match = self.prefix_re.match(token)
+            if match is not None:
                 groups = match.groupdict()
-                rank, category = table[groups.get("part") or groups["plain"]]
+                rank, category = self.prefixes[groups.get("part") or groups["plain"]]
+                best = _better(best, rank, category, token)
+        if self.infix_re is not None:
+            for match in self.infix_re.finditer(token):
+                rank, category = self.infixes[match.group(0)]
                 best = _better(best, rank, category, token)
         return best
 
@@ -180,6 +220,8 @@ def _compile(document: dict[str, Any], language: str) -> LanguageRules:
         allow=frozenset(fold(word) for word in document.get("allow", [])),
     )
     verbal_prefixes: set[str] = set()  # the prefixes that may follow one of the language's verbal prefixes
+    by_level: dict[int, list[tuple[list[str], str]]] = {}
+    first_groups: list[str] = []
     for rule in document.get("rules", []):
         level, category = rule["level"], rule["category"]
         if level not in LEVELS:
@@ -195,26 +237,37 @@ def _compile(document: dict[str, Any], language: str) -> LanguageRules:
             keep(rules.words, word, (rank, category))
             keep(rules.skeletons, _RUN2_RE.sub(r"\1", word), (rank, category))
         for prefix in rule.get("prefixes", []):
-            keep(rules.prefixes, fold(prefix), (rank, category))
+            keep(rules.prefixes, _word_part(fold(prefix), language), (rank, category))
             if rule.get("after_verbal_prefixes"):
                 verbal_prefixes.add(fold(prefix))
         for infix in rule.get("infixes", []):
-            keep(rules.infixes, fold(infix), (rank, category))
+            keep(rules.infixes, _word_part(fold(infix), language), (rank, category))
         patterns = rule.get("patterns", [])
         if patterns and rule.get("raw"):
+            needed = rule.get("requires", ())
+            requires = re.compile("|".join(re.escape(s) for s in needed), re.IGNORECASE) if needed else None
             for pattern in patterns:  # one by one: each finds its own candidates for min_digits
                 compiled = re.compile(pattern, re.IGNORECASE)
-                rules.raw_patterns.append((compiled, rank, category, int(rule.get("min_digits", 0))))
+                rules.raw_patterns.append(
+                    RawPattern(compiled, rank, category, int(rule.get("min_digits", 0)), requires)
+                )
         elif patterns:
-            # One alternation per rule: one scan of the text instead of one per pattern.
-            rules.patterns.append((re.compile("|".join(f"(?:{fold(p)})" for p in patterns)), rank, category))
+            by_level.setdefault(rank, []).append(([fold(p) for p in patterns], category))
         if "all_of" in rule:
-            groups = [re.compile("|".join(f"(?:{fold(p)})" for p in group)) for group in rule["all_of"]]
+            groups = [re.compile(_phrase("|".join(f"(?:{fold(p)})" for p in group))) for group in rule["all_of"]]
             rules.all_of.append((groups, rank, category))
+            first_groups.extend(fold(p) for p in rule["all_of"][0])
     rules.suffix_lengths = tuple(sorted({len(suffix) for suffix in rules.suffixes}))
-    rules.patterns.sort(key=lambda entry: -entry[1])  # strictest first: a later, milder one is skipped
+    if first_groups:
+        rules.all_of_gate = re.compile(_phrase("|".join(f"(?:{p})" for p in first_groups)))
+    for rank in sorted(by_level, reverse=True):  # strictest first: a milder level is not tried after a hit
+        entries = by_level[rank]
+        gate = re.compile(_phrase("|".join(f"(?:{p})" for patterns, _ in entries for p in patterns)))
+        per_rule = [(re.compile(_phrase("|".join(f"(?:{p})" for p in patterns))), c) for patterns, c in entries]
+        rules.levels.append(LevelPatterns(rank, gate, per_rule))
     if rules.prefixes:
-        # One regex for every prefix: "(?<!\w)(?:verbal)?(?P<part>after verbal)|(?<!\w)(?P<plain>others)".
+        # One regex for every prefix, matched at the start of a word:
+        # "(?:verbal)?(?P<part>after verbal)|(?P<plain>others)".
         plain = _alternation(set(rules.prefixes) - verbal_prefixes)
         after = _alternation(verbal_prefixes)
         verbs = _alternation(set(rules.verbal_prefixes))
@@ -223,14 +276,21 @@ def _compile(document: dict[str, Any], language: str) -> LanguageRules:
             branches.append((f"(?:{verbs})?" if verbs else "") + f"(?P<part>{after})")
         if plain:
             branches.append(f"(?P<plain>{plain})")
-        rules.prefix_re = re.compile("(?<!\\w)(?:" + "|".join(branches) + ")")
+        rules.prefix_re = re.compile("|".join(branches))
     if rules.infixes:
-        rules.infix_re = re.compile(f"(?P<part>{_alternation(set(rules.infixes))})")
+        rules.infix_re = re.compile(_alternation(set(rules.infixes)))
     for word, (rank, category) in rules.words.items():
         for suffix in ("", *rules.suffixes):
             form = word + suffix
             rules.forms_by_length.setdefault(len(form), []).append((form, rank, category))
     return rules
+
+
+def _word_part(part: str, language: str) -> str:
+    """Prefixes and infixes are matched inside one word, so they are letters (or digits) only."""
+    if not WORD_RE.fullmatch(part):
+        raise ValueError(f"rules {language}: a prefix or infix must be one word, without spaces or punctuation")
+    return part
 
 
 def _alternation(items: set[str]) -> str:
@@ -258,7 +318,15 @@ def rules_reload() -> None:
     """Forget the compiled rules (tests and ``rate_memes`` after editing a rules file)."""
     with _rules_lock:
         _rules.clear()
+    _allow.cache_clear()
+    text_caches_clear()
+
+
+def text_caches_clear() -> None:
+    """Forget every per-text answer (after a rules change; benchmarks of the uncached cost). The
+    per-word answers stay: they are a property of the rules, and warm after a few captions."""
     _views.cache_clear()
+    _shared_hits.cache_clear()
     _rate.cache_clear()
 
 
@@ -269,10 +337,9 @@ def rated_languages() -> list[str]:
 # --- the forms of a caption ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Views:
-    texts: tuple[str, ...]  # word forms joined by spaces, for patterns: plain first
-    tokens: frozenset[str]  # every word form, for the word rules
+class _Views(NamedTuple):
+    texts: tuple[str, ...]  # word forms as " w1 w2 ...", for patterns (each word after a space): plain first
+    tokens: tuple[str, ...]  # every word form, once, in order, for the word rules
     squeezed: frozenset[str]  # skeletons of words that had a letter three times or more
     masked: tuple[str, ...]  # chunks with mask characters between letters
 
@@ -299,17 +366,20 @@ def _joined(tokens: list[str]) -> list[str]:
 def _views(text: str) -> _Views:
     folded = fold(text)
     plain = WORD_RE.findall(folded)
-    texts = [" ".join(plain)]
-    tokens = set(plain)
+    plain_text = " ".join(plain)
+    mixed_scripts = not folded.isascii() and bool(_CYRILLIC_RE.search(folded)) and bool(_LATIN_RE.search(folded))
+    special = mixed_scripts or (
+        _SPECIAL_RE.search(folded) is not None
+        and any(_LETTER_RE.search(chunk) for chunk in _SPECIAL_CHUNK_RE.findall(folded))
+    )
+    if not special and _SINGLES_RE.search(plain_text) is None and _RUN3_RE.search(folded) is None:
+        # The common case: no leet, masks, mixed scripts, split letters or repeats: one form.
+        return _Views((" " + plain_text,), tuple(dict.fromkeys(plain)), frozenset(), ())
+    texts = [plain_text]
     masked: list[str] = []
     leet_needed = False
-    chunks = folded.split()
     leet_chunks = []
-    chars = set(folded)
-    mixed_scripts = not folded.isascii() and bool(_CYRILLIC_RE.search(folded)) and bool(_LATIN_RE.search(folded))
-    if not (chars & _LEET_CHARS or chars & _MASKS or mixed_scripts):
-        chunks = []  # the common case: nothing to read otherwise
-    for chunk in chunks:
+    for chunk in folded.split() if special else ():
         core = chunk.strip(_EDGE_PUNCT)
         if not core:
             continue
@@ -329,7 +399,7 @@ def _views(text: str) -> _Views:
         forms.append(leet)
     for form in list(forms):
         if not _SINGLES_RE.search(" ".join(form)):
-            continue  # the common case: no run of one-letter words to join
+            continue  # no run of one-letter words to join
         joined = _joined(form)
         if len(joined) != len(form):
             forms.append(joined)
@@ -340,58 +410,76 @@ def _views(text: str) -> _Views:
             twice = [_RUN3_RE.sub(r"\1\1", token) for token in form]
             forms.extend((once, twice))
             squeezed.update(_RUN2_RE.sub(r"\1", token) for token in form if _RUN3_RE.search(token))
+    tokens = dict.fromkeys(plain)
     for form in forms[1:]:
-        tokens.update(form)
+        tokens.update(dict.fromkeys(form))
         joined_text = " ".join(form)
         if joined_text not in texts:
             texts.append(joined_text)
-    return _Views(tuple(texts), frozenset(tokens), frozenset(squeezed), tuple(masked))
+    return _Views(tuple(" " + t for t in texts), tuple(tokens), frozenset(squeezed), tuple(masked))
 
 
 # --- rating ------------------------------------------------------------------------------------------
 
 
-def _language_hit(rules: LanguageRules, views: _Views, allow: frozenset[str]) -> Hit | None:
+def _language_hit(rules: LanguageRules, views: _Views, allow: frozenset[str], floor: int = -1) -> Hit | None:
+    """The strictest hit of ``rules`` on a caption, if stricter than ``floor`` (ties: the first found)."""
     best: Hit | None = None
+    token_hit = rules.token_hit
     for token in views.tokens:
-        hit = rules.token_hit(token, allow)
-        if hit is not None:
+        hit = token_hit(token, allow)
+        if hit is not None and hit[0] > floor:
             best = _better(best, *hit)
     for token in views.squeezed:
         skeleton = rules.skeletons.get(token)
-        if skeleton is not None and token not in allow:
+        if skeleton is not None and token not in allow and skeleton[0] > floor:
             best = _better(best, skeleton[0], skeleton[1], token)
     for chunk in views.masked:
         hit = rules.masked_hit(chunk)
-        if hit is not None:
+        if hit is not None and hit[0] > floor:
             best = _better(best, *hit)
     for text in views.texts:
-        hit = rules.part_hits(text, allow)
-        if hit is not None:
-            best = _better(best, *hit)
-        for pattern, rank, category in rules.patterns:
-            if best is not None and best[0] >= rank:
-                continue
+        best = _pattern_hit(rules, text, best, floor)
+    return best
+
+
+def _pattern_hit(rules: LanguageRules, text: str, best: Hit | None, floor: int) -> Hit | None:
+    """``best`` or a stricter hit of the phrase patterns and ``all_of`` groups on one form."""
+    for level in rules.levels:
+        if level.rank <= floor or (best is not None and best[0] >= level.rank):
+            break  # levels are strictest first: the rest cannot do better
+        if level.gate.search(text) is None:
+            continue  # the common case: one scan says that no pattern of the level matches
+        for pattern, category in level.rules:
             match = pattern.search(text)
             if match:
-                best = _better(best, rank, category, match.group(0))
-        for groups, rank, category in rules.all_of:
-            if (best is None or best[0] < rank) and all(group.search(text) for group in groups):
-                best = _better(best, rank, category, category)
+                best = _better(best, level.rank, category, match.group(0))
+                break
+        break  # this level matched: a milder one cannot do better
+    if rules.all_of_gate is None or rules.all_of_gate.search(text) is None:
+        return best
+    for groups, rank, category in rules.all_of:
+        if rank > floor and (best is None or best[0] < rank) and all(group.search(text) for group in groups):
+            best = _better(best, rank, category, category)
     return best
 
 
 def _raw_hit(rules: LanguageRules, text: str) -> Hit | None:
     best: Hit | None = None
-    digits = len(_DIGIT_RE.findall(text))
-    for pattern, rank, category, min_digits in rules.raw_patterns:
-        if min_digits and digits < min_digits:
-            continue  # cheaper than the phone number regex, which tries every position
-        for match in pattern.finditer(text):
+    digits = -1
+    for raw in rules.raw_patterns:
+        if raw.requires is not None and raw.requires.search(text) is None:
+            continue  # e.g. no "@", no e-mail address: one fast scan instead of the pattern's
+        if raw.min_digits:
+            if digits < 0:
+                digits = len(_DIGIT_RE.findall(text)) if _DIGIT_RE.search(text) else 0
+            if digits < raw.min_digits:
+                continue  # cheaper than the phone number regex, which tries every position
+        for match in raw.regex.finditer(text):
             found = [c for c in match.group(0) if c.isdigit()]
-            if min_digits and not (min_digits <= len(found) <= 15 and len(set(found)) >= 4):
+            if raw.min_digits and not (raw.min_digits <= len(found) <= 15 and len(set(found)) >= 4):
                 continue  # too short or long for a phone number, or "444444 4444"
-            best = _better(best, rank, category, match.group(0))
+            best = _better(best, raw.rank, raw.category, match.group(0))
             break
     return best
 
@@ -414,24 +502,57 @@ def rate_text(text: str, *, language: str | None = None) -> Rating:
 def _rate(text: str, language: str) -> Rating:
     """rate_text once the language is known; cached, because template names (every meme is rated with
     its template's name, AI memes too) and re-posted captions repeat."""
-    best: Hit | None = None
+    common_hit, english_hit = _shared_hits(text)
+    if common_hit is not None and common_hit[0] == _BLOCKED_RANK:
+        return _rating(common_hit, COMMON)
+    best, which = common_hit, COMMON
+    own = rules_for(language) if language and language != "en" else None
+    if own is not None:
+        views = _views(text)
+        allow = _allow(language)
+        # The caption's own language first; English only for something stricter (a tie stays its).
+        hit = _language_hit(own, views, allow, best[0] if best is not None else -1)
+        if hit is not None and (best is None or hit[0] > best[0]):
+            best, which = hit, own.language
+        stricter = english_hit is not None and (best is None or english_hit[0] > best[0])
+        if stricter and not (own.allow.isdisjoint(views.tokens) and own.allow.isdisjoint(views.squeezed)):
+            # A word this language allows is in the caption ("negro" is a colour in Spanish), and
+            # English's answer may rest on it: ask English again, with this language's allow list.
+            english = rules_for("en")
+            english_hit = _language_hit(english, views, allow) if english is not None else None
+    if english_hit is not None and (best is None or english_hit[0] > best[0]):
+        best, which = english_hit, "en"
+    return G_RATING if best is None else _rating(best, which)
+
+
+_BLOCKED_RANK = RANK[BLOCKED]
+
+
+@lru_cache(maxsize=8192)
+def _shared_hits(text: str) -> tuple[Hit | None, Hit | None]:
+    """What does not depend on the caption's language, computed once per text: the common rules'
+    hit and English's (with English's ``allow``), however many languages the text is rated in."""
     common = rules_for(COMMON)
+    best: Hit | None = None
     if common is not None:
         best = _raw_hit(common, text)
-        if best is not None and best[0] == RANK[BLOCKED]:
-            return _rating(best, COMMON)
-    english = rules_for("en")
-    own = rules_for(language) if language and language != "en" else None
-    allow = (english.allow if english else frozenset()) | (own.allow if own else frozenset())
+        if best is not None and best[0] == _BLOCKED_RANK:
+            return best, None
     views = _views(text)
-    which = COMMON
-    for rules in (own, english):
-        if rules is None:
-            continue
-        hit = _language_hit(rules, views, allow)
-        if hit is not None and (best is None or hit[0] > best[0]):
-            best, which = hit, rules.language
-    return G_RATING if best is None else _rating(best, which)
+    if common is not None and common.levels:
+        for form in views.texts:
+            best = _pattern_hit(common, form, best, -1)
+        if best is not None and best[0] == _BLOCKED_RANK:
+            return best, None
+    english = rules_for("en")
+    return best, _language_hit(english, views, english.allow) if english is not None else None
+
+
+@lru_cache(maxsize=64)
+def _allow(language: str) -> frozenset[str]:
+    """The words never flagged in a caption of ``language``: English's ``allow`` and its own."""
+    english, own = rules_for("en"), rules_for(language)
+    return (english.allow if english else frozenset()) | (own.allow if own else frozenset())
 
 
 def _rating(hit: Hit, source: str) -> Rating:

@@ -95,3 +95,30 @@ def test_levels_compare_and_the_stricter_ceiling_wins() -> None:
     assert stricter(None, "pg-13") == "pg-13"
     assert stricter(None, "") == "r"
     assert within("pg", "pg-13") and not within("r", "pg-13") and not within(BLOCKED, "r")
+
+
+def test_one_caption_rated_in_two_languages_gets_each_languages_answer() -> None:
+    """English's answer is computed once per text and shared by every language; a word the caption's
+    language allows ("negro", a colour in Spanish) must still not be flagged there, in either order."""
+    caption = "el perro negro"
+    assert rate_text(caption, language="es").level == "g"
+    assert rate_text(caption, language="en").level == BLOCKED
+    assert rate_text(caption, language="es").level == "g"
+    assert rate_text(caption, language="fr").level == BLOCKED  # no French rules: English's allow list only
+
+
+def test_links_addresses_and_spam_phrases_are_blocked_whatever_their_punctuation() -> None:
+    """The raw rules' pre-checks ("@", ".", "://") must not hide what their patterns catch."""
+    assert rate_text("see http://localhost:8000/x now", language="en").category == "spam"
+    assert rate_text("grab it at cheap-memes.shop today", language="en").category == "spam"
+    assert rate_text("write me: someone@example.org", language="en").category == "personal_data"
+    assert rate_text("CLICK-HERE for more", language="en").category == "spam"  # phrases match on the words
+    assert rate_text("click here", language="ru").level == BLOCKED
+    assert rate_text("I clicked here. Nothing.", language="en").level == "g"
+
+
+def test_phrase_patterns_start_at_a_word() -> None:
+    """A pattern is tried where a word starts, so a phrase is not found inside a longer word."""
+    threat = _decode(next(t for t, lang, level, category in CASES["rated"] if lang == "en" and category == "threat"))
+    assert rate_text(threat, language="en").category == "threat"
+    assert rate_text("x" + threat, language="en").category != "threat"
