@@ -17,6 +17,8 @@ export MAAS_AMQP_PORT=$((PORT_BASE + 93)) MAAS_RABBIT_HTTP_PORT=$((PORT_BASE + 9
 export MAAS_RABBIT_METRICS_PORT=$((PORT_BASE + 95)) MAAS_RABBIT_DIST_PORT=$((PORT_BASE + 96))
 export MAAS_RABBIT_EPMD_PORT=$((PORT_BASE + 97)) MAAS_WORKER_METRICS_PORT=$((PORT_BASE + 98))
 api=${project}_api_1 worker=${project}_worker_1
+# Under run.sh, images.sh has just built the app image: up.sh tags it instead of building it again.
+[ "${MAAS_CHECK_IMAGES_BUILT:-}" != 1 ] || export MAAS_APP_IMAGE=$APP_IMAGE
 psql_maas() { psql -h 127.0.0.1 -p "$MAAS_PG_PORT" -U postgres -d maas -Atc "$1"; }
 
 step "make up (project $project, api :$MAAS_WEB_PORT)"

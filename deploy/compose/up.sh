@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make up`: the Debian bases (deploy/images/base.sh, cached), the three images of deploy/compose.yaml
 # (podman's layer cache makes a second run take seconds), then the stack, detached; waits until the
-# api is healthy. Environment: the ports of deploy/compose.yaml, MAAS_IMAGE_PREFIX (maas),
+# api is healthy. Environment: the ports of deploy/compose.yaml, MAAS_IMAGE_PREFIX (maas), MAAS_APP_IMAGE,
 # COMPOSE_PROJECT (maas), PODMAN_ARGS, COMPOSE (the compose command; podman-compose of .venv-deploy).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,8 +19,14 @@ if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
     certs=(-v /etc/ssl/certs:/host-certs:ro --build-arg PIP_CERT=/host-certs/ca-certificates.crt)
 fi
 base=localhost/$MAAS_IMAGE_PREFIX-base-python:bookworm
-"${PODMAN[@]}" build -q --format docker --network host "${certs[@]}" --build-arg BASE_IMAGE="$base" \
-    -f deploy/Dockerfile -t "localhost/$MAAS_IMAGE_PREFIX-app:compose" . >/dev/null
+# MAAS_APP_IMAGE: an app image just built from this tree with the same arguments (deploy-check's),
+# tagged instead of built again (an all-cached build still takes ~10 s to hash the context).
+if [ -n "${MAAS_APP_IMAGE:-}" ]; then
+    "${PODMAN[@]}" tag "$MAAS_APP_IMAGE" "localhost/$MAAS_IMAGE_PREFIX-app:compose"
+else
+    "${PODMAN[@]}" build -q --format docker --network host "${certs[@]}" --build-arg BASE_IMAGE="$base" \
+        -f deploy/Dockerfile -t "localhost/$MAAS_IMAGE_PREFIX-app:compose" . >/dev/null
+fi
 "${PODMAN[@]}" build -q --format docker --network host --build-arg BASE_IMAGE="$base" \
     -f deploy/compose/Dockerfile.services -t "localhost/$MAAS_IMAGE_PREFIX-services:compose" . >/dev/null
 "${PODMAN[@]}" build -q --format docker --build-arg RABBITMQ_IMAGE="localhost/$MAAS_IMAGE_PREFIX-base-rabbitmq:bookworm" \
