@@ -274,8 +274,10 @@ def main() -> None:
             + "; ".join(f"{v['name']} " + ", ".join(f"{x:.0f}" for x in v["all_rps"]) for v in http["variants"])
             + f". The reference is the revision before ratings were served (the first parent of the merge "
             f"that brought the ceiling into serving), not this server with ratings switched off: there is no "
-            f"such switch, and the filter is one column compared per hit, so the revision before is the honest "
-            f'"unchanged". Other changes between the two revisions count too. Load average '
+            f"such switch. before -> landed (that merge, run with the empty accounts merge migration it "
+            f"lacked) is what ratings, reports and moderation cost the paid call; landed -> this revision adds "
+            f"everything merged since (rel, ops, portal, dr, images). On a machine this loaded, one 10 s run "
+            f"swings by 2x: only a ratio far from 1 in both columns would say something. Load average "
             f"{http['load'][0]:.1f} at the end."
         )
     cost_table = "\n".join(rows_out)
