@@ -78,6 +78,9 @@ _RUN3_RE = re.compile(r"(\w)\1{2,}")
 _RUN2_RE = re.compile(r"(\w)\1+")
 _DIGIT_RE = re.compile(r"\d")
 _SINGLES_RE = re.compile(r"(?<!\w)\w\W+\w\W+\w(?!\w)")  # three one-letter words in a row
+# One scan for the common case, none of: a leet character or mask, three one-letter words in a row
+# (on the folded text as on its words: only word/non-word runs count), a letter three times in a row.
+_LOOK_CLOSER_RE = re.compile(f"{_SPECIAL_RE.pattern}|{_SINGLES_RE.pattern}|{_RUN3_RE.pattern}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,13 +371,13 @@ def _views(text: str) -> _Views:
     plain = WORD_RE.findall(folded)
     plain_text = " ".join(plain)
     mixed_scripts = not folded.isascii() and bool(_CYRILLIC_RE.search(folded)) and bool(_LATIN_RE.search(folded))
+    if not mixed_scripts and _LOOK_CLOSER_RE.search(folded) is None:
+        # The common case: no leet, masks, mixed scripts, split letters or repeats: one form.
+        return _Views((" " + plain_text,), tuple(dict.fromkeys(plain)), frozenset(), ())
     special = mixed_scripts or (
         _SPECIAL_RE.search(folded) is not None
         and any(_LETTER_RE.search(chunk) for chunk in _SPECIAL_CHUNK_RE.findall(folded))
     )
-    if not special and _SINGLES_RE.search(plain_text) is None and _RUN3_RE.search(folded) is None:
-        # The common case: no leet, masks, mixed scripts, split letters or repeats: one form.
-        return _Views((" " + plain_text,), tuple(dict.fromkeys(plain)), frozenset(), ())
     texts = [plain_text]
     masked: list[str] = []
     leet_needed = False
