@@ -156,6 +156,7 @@ class LanguageRules:
     levels: list[LevelPatterns] = field(default_factory=list)  # strictest first
     all_of: list[tuple[list[re.Pattern[str]], int, str]] = field(default_factory=list)
     all_of_gate: re.Pattern[str] | None = None  # every rule's first group: none matches, no rule can
+    phrase_gate: re.Pattern[str] | None = None  # every level's patterns and all_of's first groups at once
     raw_patterns: list[RawPattern] = field(default_factory=list)
     forms_by_length: dict[int, list[tuple[str, int, str]]] = field(default_factory=dict)
     token_cache: dict[str, Hit | None] = field(default_factory=dict)
@@ -263,6 +264,9 @@ def _compile(document: dict[str, Any], language: str) -> LanguageRules:
     rules.suffix_lengths = tuple(sorted({len(suffix) for suffix in rules.suffixes}))
     if first_groups:
         rules.all_of_gate = re.compile(_phrase("|".join(f"(?:{p})" for p in first_groups)))
+    every = [p for rank in by_level for patterns, _ in by_level[rank] for p in patterns] + first_groups
+    if every:
+        rules.phrase_gate = re.compile(_phrase("|".join(f"(?:{p})" for p in every)))
     for rank in sorted(by_level, reverse=True):  # strictest first: a milder level is not tried after a hit
         entries = by_level[rank]
         gate = re.compile(_phrase("|".join(f"(?:{p})" for patterns, _ in entries for p in patterns)))
@@ -448,6 +452,8 @@ def _language_hit(rules: LanguageRules, views: _Views, allow: frozenset[str], fl
 
 def _pattern_hit(rules: LanguageRules, text: str, best: Hit | None, floor: int) -> Hit | None:
     """``best`` or a stricter hit of the phrase patterns and ``all_of`` groups on one form."""
+    if rules.phrase_gate is None or rules.phrase_gate.search(text) is None:
+        return best  # the common case: one scan for every phrase rule of the language
     for level in rules.levels:
         if level.rank <= floor or (best is not None and best[0] >= level.rank):
             break  # levels are strictest first: the rest cannot do better
