@@ -34,11 +34,13 @@ Where the time goes, and why it is laid out this way (docs/benchmarks.md has the
 * a caption is folded and split once (:func:`_views`), whichever languages rate it;
 * every word's answer (listed word, word + suffix, prefix, infix) is computed once per language and
   remembered: words repeat across captions, so most captions cost a few dictionary look-ups;
-* the patterns of one level, of every rule, are one compiled alternation that starts with a space
-  (the words are joined as " w1 w2 ..."), so the regex engine jumps from word start to word start
-  instead of trying every branch at every character; only when it matches are the level's rules
-  tried one by one, to say which category it was;
-* English is asked only for something stricter than what the caption's language found.
+* every phrase pattern of a language is in one compiled alternation that starts with a space (the
+  words are joined as " w1 w2 ..."), so the regex engine jumps from word start to word start
+  instead of trying every branch at every character; most captions stop there. Only when it
+  matches are the levels tried (one alternation each, strictest first), then the matching level's
+  rules one by one, to say which category it was;
+* English's answer is computed once per text, whatever languages the text is rated in, and asked
+  again only when a word that the caption's language allows may be what it rests on.
 """
 
 from __future__ import annotations
