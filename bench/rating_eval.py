@@ -233,6 +233,10 @@ def main() -> None:
     def ratio(numerator: str, denominator: str, source: dict[str, list[float]]) -> float:
         return median(source[numerator]) / median(source[denominator])
 
+    def paired(source: dict[str, list[float]]) -> float:
+        """The median of the per-run ratios: each run imports with both, one right after the other."""
+        return median([r / p for r, p in zip(source["rating"], source["previous"], strict=True)])
+
     qps_filter, qps_none = median(qps["pg-13"]), median(qps["none"])
     n = len(rows)
     rows_out = [
@@ -248,7 +252,8 @@ def main() -> None:
         f"| import of the subset (SQLite), rows/s (CPU: rows per CPU second) | {median(rates['rating']):.0f} "
         f"(CPU {median(cpu_rates['rating']):.0f}) | with the previous filter {median(rates['previous']):.0f} "
         f"(CPU {median(cpu_rates['previous']):.0f}) "
-        f"| {ratio('rating', 'previous', rates):.2f}; {ratio('rating', 'previous', cpu_rates):.2f} |",
+        f"| {ratio('rating', 'previous', rates):.2f}; {ratio('rating', 'previous', cpu_rates):.2f} "
+        f"(paired per run: {paired(rates):.2f}; {paired(cpu_rates):.2f}) |",
         f"| in-process search, queries/s, pg-13 ceiling | {qps_filter:.0f} "
         f"| no rating filter {qps_none:.0f} | {qps_filter / qps_none:.2f} |",
     ]
@@ -274,8 +279,10 @@ def main() -> None:
             + "; ".join(f"{v['name']} " + ", ".join(f"{x:.0f}" for x in v["all_rps"]) for v in http["variants"])
             + f". The reference is the revision before ratings were served (the first parent of the merge "
             f"that brought the ceiling into serving), not this server with ratings switched off: there is no "
-            f"such switch, and the filter is one column compared per hit, so the revision before is the honest "
-            f'"unchanged". Other changes between the two revisions count too. Load average '
+            f"such switch. before -> landed (that merge, run with the empty accounts merge migration it "
+            f"lacked) is what ratings, reports and moderation cost the paid call; landed -> this revision adds "
+            f"everything merged since (rel, ops, portal, dr, images). On a machine this loaded, one 10 s run "
+            f"swings by 2x: only a ratio far from 1 in both columns would say something. Load average "
             f"{http['load'][0]:.1f} at the end."
         )
     cost_table = "\n".join(rows_out)
@@ -294,7 +301,9 @@ personal data, or promotional spam): precision **{precision:.2f}** ({tp} of {tp 
 ({tp} of {tp + fn}). The sample also served to fix rules (see docs/safety.md), so these figures are
 optimistic for unseen data; on the stratified sample, recall over-weights the blocked stratum.
 
-Load average (1 min) {load_start[0]:.1f} at the start, {load_end[0]:.1f} after the in-process part.
+Load average (1 min) {load_start[0]:.1f} at the start, {load_end[0]:.1f} after the in-process part. Import
+rows/s per run, wall: rating {", ".join(f"{x:.0f}" for x in rates["rating"])}; previous filter
+{", ".join(f"{x:.0f}" for x in rates["previous"])}.
 
 {cost_table}
 

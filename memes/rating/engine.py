@@ -34,11 +34,13 @@ Where the time goes, and why it is laid out this way (docs/benchmarks.md has the
 * a caption is folded and split once (:func:`_views`), whichever languages rate it;
 * every word's answer (listed word, word + suffix, prefix, infix) is computed once per language and
   remembered: words repeat across captions, so most captions cost a few dictionary look-ups;
-* the patterns of one level, of every rule, are one compiled alternation that starts with a space
-  (the words are joined as " w1 w2 ..."), so the regex engine jumps from word start to word start
-  instead of trying every branch at every character; only when it matches are the level's rules
-  tried one by one, to say which category it was;
-* English is asked only for something stricter than what the caption's language found.
+* every phrase pattern of a language is in one compiled alternation that starts with a space (the
+  words are joined as " w1 w2 ..."), so the regex engine jumps from word start to word start
+  instead of trying every branch at every character; most captions stop there. Only when it
+  matches are the levels tried (one alternation each, strictest first), then the matching level's
+  rules one by one, to say which category it was;
+* English's answer is computed once per text, whatever languages the text is rated in, and asked
+  again only when a word that the caption's language allows may be what it rests on.
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ _RUN3_RE = re.compile(r"(\w)\1{2,}")
 _RUN2_RE = re.compile(r"(\w)\1+")
 _DIGIT_RE = re.compile(r"\d")
 _SINGLES_RE = re.compile(r"(?<!\w)\w\W+\w\W+\w(?!\w)")  # three one-letter words in a row
+# One scan for the common case, none of: a leet character or mask, three one-letter words in a row
+# (on the folded text as on its words: only word/non-word runs count), a letter three times in a row.
+_LOOK_CLOSER_RE = re.compile(f"{_SPECIAL_RE.pattern}|{_SINGLES_RE.pattern}|{_RUN3_RE.pattern}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +158,7 @@ class LanguageRules:
     levels: list[LevelPatterns] = field(default_factory=list)  # strictest first
     all_of: list[tuple[list[re.Pattern[str]], int, str]] = field(default_factory=list)
     all_of_gate: re.Pattern[str] | None = None  # every rule's first group: none matches, no rule can
+    phrase_gate: re.Pattern[str] | None = None  # every level's patterns and all_of's first groups at once
     raw_patterns: list[RawPattern] = field(default_factory=list)
     forms_by_length: dict[int, list[tuple[str, int, str]]] = field(default_factory=dict)
     token_cache: dict[str, Hit | None] = field(default_factory=dict)
@@ -260,6 +266,9 @@ def _compile(document: dict[str, Any], language: str) -> LanguageRules:
     rules.suffix_lengths = tuple(sorted({len(suffix) for suffix in rules.suffixes}))
     if first_groups:
         rules.all_of_gate = re.compile(_phrase("|".join(f"(?:{p})" for p in first_groups)))
+    every = [p for rank in by_level for patterns, _ in by_level[rank] for p in patterns] + first_groups
+    if every:
+        rules.phrase_gate = re.compile(_phrase("|".join(f"(?:{p})" for p in every)))
     for rank in sorted(by_level, reverse=True):  # strictest first: a milder level is not tried after a hit
         entries = by_level[rank]
         gate = re.compile(_phrase("|".join(f"(?:{p})" for patterns, _ in entries for p in patterns)))
@@ -368,13 +377,13 @@ def _views(text: str) -> _Views:
     plain = WORD_RE.findall(folded)
     plain_text = " ".join(plain)
     mixed_scripts = not folded.isascii() and bool(_CYRILLIC_RE.search(folded)) and bool(_LATIN_RE.search(folded))
+    if not mixed_scripts and _LOOK_CLOSER_RE.search(folded) is None:
+        # The common case: no leet, masks, mixed scripts, split letters or repeats: one form.
+        return _Views((" " + plain_text,), tuple(dict.fromkeys(plain)), frozenset(), ())
     special = mixed_scripts or (
         _SPECIAL_RE.search(folded) is not None
         and any(_LETTER_RE.search(chunk) for chunk in _SPECIAL_CHUNK_RE.findall(folded))
     )
-    if not special and _SINGLES_RE.search(plain_text) is None and _RUN3_RE.search(folded) is None:
-        # The common case: no leet, masks, mixed scripts, split letters or repeats: one form.
-        return _Views((" " + plain_text,), tuple(dict.fromkeys(plain)), frozenset(), ())
     texts = [plain_text]
     masked: list[str] = []
     leet_needed = False
@@ -445,6 +454,8 @@ def _language_hit(rules: LanguageRules, views: _Views, allow: frozenset[str], fl
 
 def _pattern_hit(rules: LanguageRules, text: str, best: Hit | None, floor: int) -> Hit | None:
     """``best`` or a stricter hit of the phrase patterns and ``all_of`` groups on one form."""
+    if rules.phrase_gate is None or rules.phrase_gate.search(text) is None:
+        return best  # the common case: one scan for every phrase rule of the language
     for level in rules.levels:
         if level.rank <= floor or (best is not None and best[0] >= level.rank):
             break  # levels are strictest first: the rest cannot do better
