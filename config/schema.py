@@ -6,7 +6,7 @@ every operation, so they are added here rather than repeated on each view. Rules
 
 - every 4xx/5xx is the error envelope (``ErrorEnvelope``) in ``application/json``, whatever the
   operation's success media types (errors are JSON even when ``image/png`` was accepted);
-- 401 when the operation needs credentials;
+- 401 when the operation needs credentials; 403 when its view requires a role (``role_required``);
 - 400 when it takes a query parameter, a header or a body (bad values, a malformed
   ``Idempotency-Key``, JSON that does not parse or nests too deep);
 - 404 when it has a path parameter (no such object, or not the caller's);
@@ -56,11 +56,13 @@ def _needs_credentials(operation: dict[str, Any]) -> bool:
     return any(requirement for requirement in operation.get("security", []))
 
 
-def _codes(operation: dict[str, Any], view: Any) -> set[str]:
+def _codes(operation: dict[str, Any], view: Any, descriptions: dict[str, str]) -> dict[str, str]:
+    """The common error codes this operation can answer, each with its description."""
     parameters = operation.get("parameters", [])
     has_body = "requestBody" in operation
     throttled = bool(getattr(view, "throttle_classes", None))
     authenticates = bool(getattr(view, "authentication_classes", None))
+    roles = [role for p in getattr(view, "permission_classes", []) if (role := getattr(p, "required_role", None))]
     codes = set()
     if _needs_credentials(operation):
         codes.add("401")
@@ -74,7 +76,11 @@ def _codes(operation: dict[str, Any], view: Any) -> set[str]:
         codes.add("429")
     if throttled or authenticates:
         codes.add("503")
-    return codes
+    found = {code: descriptions[code] for code in codes}
+    if roles:
+        needed = " and ".join(f"`{role}`" for role in roles)
+        found["403"] = f"The caller lacks the {needed} role (`permission_denied`)"
+    return found
 
 
 def _error_body(response: dict[str, Any]) -> None:
@@ -91,8 +97,8 @@ def error_responses(result: dict[str, Any], generator: Any, request: Any, public
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
-            for code in _codes(operation, views.get((path, method))):
-                responses.setdefault(code, {"description": descriptions[code]})
+            for code, description in _codes(operation, views.get((path, method)), descriptions).items():
+                responses.setdefault(code, {"description": description})
             for code, response in responses.items():
                 if code[0] in "45":
                     _error_body(response)

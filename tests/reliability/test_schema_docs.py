@@ -160,3 +160,12 @@ def test_every_link_leads_to_an_operation_and_its_parameters(schema: dict[str, A
             body = target["requestBody"]["content"]["application/json"]["schema"]
             properties = _component(schema, body["$ref"])["properties"] if "$ref" in body else body["properties"]
             assert set(link["requestBody"]) <= set(properties), (source, name)
+
+
+def test_a_role_guarded_operation_documents_its_403(schema: dict[str, Any], make_client: Any) -> None:
+    # The fuzz, as a client without roles, got an undocumented 403 from GET /api/ingest/{id}.
+    for path, method in (("/api/ingest/{record_id}", "get"), ("/api/ingest", "post"), ("/api/billing/topups", "post")):
+        assert "403" in schema["paths"][path][method]["responses"], (path, method)
+    _, key = make_client()
+    refused = APIClient().get("/api/ingest/2c96fb89-726c-4757-860a-8514806d5e2b", HTTP_X_TOKEN=key)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "permission_denied"

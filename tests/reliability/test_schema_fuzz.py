@@ -45,7 +45,7 @@ from tests.memes.loc_files import catalogue_import_into_db
 # test asks for); the data is the module's, committed for the server to see (``target``).
 pytestmark = [pytest.mark.postgres, pytest.mark.services, pytest.mark.django_db]
 
-FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
+FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
 STATEFUL_EXAMPLES = int(os.environ.get("FUZZ_STATEFUL_EXAMPLES", "30"))  # sequences of up to 6 calls
 CALLS: Counter[str] = Counter()  # "GET /api/memes 200 (jwt)" → calls made; printed at the end (pytest -s)
 CHECKS = [
@@ -136,6 +136,7 @@ def _real(value: Any, values: dict[str, Any]) -> Any:
 class Target:
     server: Server
     api_key: str
+    plain_key: str  # a client with no role, not staff: the 403s must be documented too
     values: dict[str, Any]  # the real values of the placeholders
 
     def jwt_pair(self) -> dict[str, str]:
@@ -177,18 +178,24 @@ def target(server: Server, django_db_blocker: Any, tmp_path_factory: pytest.Temp
                 "record_id": record.json()["id"],
                 "api_key": key,
             }
-            yield Target(server=server, api_key=key, values=values)
+            plain = client_create(name="plain", roles=())
+            account_credit(client_id=plain.pk, amount=10_000, reason="fuzzing")
+            _, plain_key = api_key_create(client=plain)
+            yield Target(server=server, api_key=key, plain_key=plain_key, values=values)
             print(f"\nschema fuzz: {sum(CALLS.values())} calls", *sorted(CALLS.items()), sep="\n  ")
         finally:
             call_command("flush", interactive=False, verbosity=0)
 
 
-@pytest.fixture(params=["api_key", "jwt"])
+@pytest.fixture(params=["api_key", "jwt", "plain"])
 def credentials(request: pytest.FixtureRequest, target: Target) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """Each operation is fuzzed twice: with the API key, and with a JWT obtained for this operation (an
-    access token lives 5 minutes). Returns (name, headers, the real values of the placeholders)."""
+    """Each operation is fuzzed three times: with the all-roles client's API key, with a JWT obtained
+    for it for this operation (an access token lives 5 minutes), and with the key of a client holding
+    no role. Returns (name, headers, the real values of the placeholders)."""
     if request.param == "api_key":
         return "api_key", {"X-Token": target.api_key}, {**target.values, "refresh": target.jwt_pair()["refresh"]}
+    if request.param == "plain":
+        return "plain", {"X-Token": target.plain_key}, {**target.values, "refresh": target.jwt_pair()["refresh"]}
     pair = target.jwt_pair()
     return "jwt", {"Authorization": f"Bearer {pair['access']}"}, {**target.values, "refresh": pair["refresh"]}
 
