@@ -1,13 +1,16 @@
 """Schemathesis over the whole OpenAPI schema (issue 11): every operation the schema documents,
-called on the production server (``deploy/serve``) by a client holding every role (premium AI,
-billing.topup, ingest, staff) with enough tokens, answers with no 5xx, a documented status code, a
-documented content type and a body that matches its documented schema.
+called on the production server (``deploy/serve``), answers with no 5xx, a documented status code, a
+documented content type, and a body and headers that match the schema.
 
-Schemathesis' own phases run per operation: the schema's examples, the coverage phase (boundary and
-invalid values for each parameter, missing required ones) and a bounded fuzzing phase, all with a fixed
-seed (``derandomize``) so CI sees the same cases each run. Path parameters get real ids as examples
-(a meme, an ingest record, a webhook of the caller) so by-id operations are reached, not only their 404.
-``FUZZ_EXAMPLES`` (default 25) bounds the fuzzing phase per operation.
+Each operation runs three times: as a client holding every role (premium AI, billing.topup, ingest,
+staff) with 10 M tokens, by API key and by JWT, and as a client holding none (its 403s must be
+documented too). Schemathesis' phases run per operation: the schema's examples (real ids and valid
+bodies, through placeholders), the coverage phase (boundary and invalid values, missing parameters,
+other methods) and a fuzzing phase, positive and negative, with a fixed seed (``derandomize``) so CI
+sees the same cases each run; then its stateful phase follows the schema's links. Bounds:
+``FUZZ_EXAMPLES`` (default 30 per operation and credential), ``FUZZ_STATEFUL_EXAMPLES`` (default 30
+sequences of up to 6 calls); ~100 s on a loaded 2-core machine. ``FUZZ_EXTRA_CHECKS=1`` adds
+schemathesis' stricter checks, to explore by hand (docs/reliability.md says which do not hold).
 """
 
 from __future__ import annotations
