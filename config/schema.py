@@ -1,4 +1,5 @@
-"""The error responses every operation can give, added to the OpenAPI schema in one place.
+"""Two drf-spectacular postprocessing hooks: the error responses every operation can give, and the
+links between operations (:data:`LINKS`), each added to the OpenAPI schema in one place.
 
 drf-spectacular documents what each view declares; the answers that come from the layers around the
 views (authentication, throttling, the body limit, the parsers, a database outage) are the same for
