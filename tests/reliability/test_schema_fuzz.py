@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ from schemathesis.specs.openapi.checks import (
 
 from accounts.roles import ALL_ROLES
 from tests.billing.servers import Server, running_servers
-from tests.ingest.conftest import VALID
+from tests.ingest.conftest import VALID, _delete_queue
 from tests.memes.loc_files import catalogue_import_into_db
 
 # ``django_db`` only so the test database is set up (pytest-django creates only the databases some
@@ -71,13 +72,28 @@ if os.environ.get("FUZZ_EXTRA_CHECKS") == "1":
 # The server's login limits raised, so that fuzzing reaches the token endpoints' own answers instead of
 # a 429 after the 30th call or a lockout after the 10th failure (both documented, and tested elsewhere:
 # tests/accounts/test_login_limits.py). The per-client limits stay the production defaults.
-SERVER_ENV = {"THROTTLE_LOGIN": "100000/min", "THROTTLE_REPORTS": "100000/min", "AXES_FAILURE_LIMIT": "100000"}
+# Queues of this module's own (the accepted records and webhook events the fuzz makes go there, and
+# are deleted with them: no later test's worker gets messages about rows that no longer exist).
+QUEUES = {
+    "INGEST_QUEUE": f"ingest-fuzz-{uuid.uuid4().hex[:10]}",
+    "WEBHOOKS_QUEUE": f"webhooks-fuzz-{uuid.uuid4().hex[:10]}",
+}
+SERVER_ENV = {
+    "THROTTLE_LOGIN": "100000/min",
+    "THROTTLE_REPORTS": "100000/min",
+    "AXES_FAILURE_LIMIT": "100000",
+    **QUEUES,
+}
 
 
 @pytest.fixture(scope="module")
 def server(django_db_setup: None, django_db_blocker: Any) -> Iterator[Server]:
-    with django_db_blocker.unblock(), running_servers(1, env=SERVER_ENV) as servers:
-        yield servers[0]
+    try:
+        with django_db_blocker.unblock(), running_servers(1, env=SERVER_ENV) as servers:
+            yield servers[0]
+    finally:
+        for queue in QUEUES.values():
+            _delete_queue(queue)
 
 
 # Values only known once the fixture's data exists (the schema is read at collection): the schema's
