@@ -12,6 +12,7 @@ every operation, so they are added here rather than repeated on each view. Rules
   ``Idempotency-Key``, JSON that does not parse or nests too deep);
 - 404 when it has a path parameter (no such object, or not the caller's);
 - 413 and 415 when it takes a body (over ``MAAS_MAX_BODY_BYTES``; not ``application/json``);
+- 406 everywhere (an ``Accept`` that names none of the operation's media types);
 - 429 with ``Retry-After`` when the view is throttled;
 - 503 with ``Retry-After`` unless it is a probe that answers without any backing service (the view has
   neither authentication nor throttling: the liveness probes; readiness declares its own 503).
@@ -24,10 +25,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.openapi import AutoSchema
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
 JSON = "application/json"
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before trying again."}}
+
+
+class OwnFormatSchema(AutoSchema):
+    """The schema side of config.negotiation.OwnFormatNegotiation: no DRF renderer override
+    parameter (``format=json|png``, which such a view ignores); the view declares its own ``format``."""
+
+    def _get_format_parameters(self) -> list[dict[str, Any]]:
+        return []
 
 
 def _descriptions() -> dict[str, str]:
@@ -39,6 +49,7 @@ def _descriptions() -> dict[str, str]:
         "`token_revoked`)",
         "404": "No such object, or not the caller's (`not_found`)",
         "413": f"Body over the limit ({limit // 1024} KiB here; `MAAS_MAX_BODY_BYTES`)",
+        "406": "Accept names none of this operation's media types (`not_acceptable`)",
         "415": "Content-Type is not application/json (`unsupported_media_type`)",
         "429": "Too many requests (`throttled`); see Retry-After",
         "503": "A backing service is down (`database_unavailable`): nothing was done or charged; see Retry-After",
@@ -64,7 +75,7 @@ def _codes(operation: dict[str, Any], view: Any, descriptions: dict[str, str]) -
     throttled = bool(getattr(view, "throttle_classes", None))
     authenticates = bool(getattr(view, "authentication_classes", None))
     roles = [role for p in getattr(view, "permission_classes", []) if (role := getattr(p, "required_role", None))]
-    codes = set()
+    codes = {"406"}
     if _needs_credentials(operation):
         codes.add("401")
     if has_body or any(p["in"] in ("query", "header") for p in parameters):

@@ -61,8 +61,10 @@ def test_the_common_errors_are_documented_where_they_can_happen(schema: dict[str
             assert "400" in codes, (path, method, codes)
         if any(p["in"] == "path" for p in operation.get("parameters", [])):
             assert "404" in codes, (path, method, codes)
+        # Found by hand, not by the fuzz (it keeps to the documented media types): DRF's 406.
+        assert "406" in codes, (path, method, codes)
     # The liveness probes answer from the process alone: no 503 promised there.
-    assert set(schema["paths"]["/api/health"]["get"]["responses"]) == {"200"}
+    assert set(schema["paths"]["/api/health"]["get"]["responses"]) == {"200", "406"}
 
 
 def test_the_webhook_lists_are_documented_as_the_objects_they_are(schema: dict[str, Any], api: APIClient) -> None:
@@ -85,6 +87,17 @@ def test_the_usage_export_documents_both_of_its_formats(schema: dict[str, Any], 
     as_json = api.get("/api/usage/export", {"format": "json"})
     assert as_json["Content-Type"] == "application/json"
     assert set(json.loads(b"".join(as_json.streaming_content))) == set(body["properties"])
+    # Asking for the CSV by its media type was a 406; an error stays the JSON envelope.
+    by_accept = api.get("/api/usage/export", HTTP_ACCEPT="text/csv")
+    assert by_accept.status_code == 200 and by_accept["Content-Type"].startswith("text/csv")
+    refused = api.get("/api/usage/export", {"to": "yesterday"}, HTTP_ACCEPT="text/csv")
+    assert refused.status_code == 400 and refused["Content-Type"] == "application/json"
+    assert refused.json()["error"]["code"] == "validation_error"
+
+
+def test_an_unacceptable_accept_is_the_documented_406(api: APIClient) -> None:
+    refused = api.get("/api/balance", HTTP_ACCEPT="text/html")
+    assert refused.status_code == 406 and refused.json()["error"]["code"] == "not_acceptable"
 
 
 def test_format_is_documented_where_honoured_and_honoured_where_documented(
