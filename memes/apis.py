@@ -42,9 +42,10 @@ def _error(description: str, code: str, message: str, details: dict[str, Any] | 
     )
 
 
-# The by-id and PNG calls take `rating` (400 if not a known rating) and `Idempotency-Key` (400 if malformed).
+# The by-id and PNG calls take `rating` (400 if not a known rating), the by-id one `format` too, and
+# both `Idempotency-Key` (400 if malformed).
 BY_ID_BAD_REQUEST = _error(
-    "A bad `rating` or `Idempotency-Key`; `details` names it.",
+    "A bad `rating`, `format` (by id) or `Idempotency-Key`; `details` names it.",
     "validation_error",
     "Invalid input: rating.",
     {"rating": ['"xx" is not a valid choice.']},
