@@ -15,8 +15,10 @@ schemathesis' stricter checks, to explore by hand (docs/reliability.md says whic
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import re
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -41,6 +43,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts.roles import ALL_ROLES
+from config.idempotency import IDEMPOTENCY_KEY_PATTERN
 from tests.billing.servers import Server, running_servers
 from tests.ingest.conftest import VALID, _delete_queue
 from tests.memes.loc_files import catalogue_import_into_db
@@ -258,16 +261,40 @@ def test_every_operation_conforms_to_the_schema(
 
 def test_chains_of_calls_conform_to_the_schema(target: Target) -> None:
     """Schemathesis' stateful phase: sequences of calls where one answer feeds the next (the ids a
-    POST returns used by the by-id operations), along the schema's links (config/schema.py)."""
+    POST returns used by the by-id operations), along the schema's links (config/schema.py).
+
+    What a sequence leaves on the server is undone before the next (a fresh refresh token, the
+    sequence's webhooks deleted, its Idempotency-Keys its own): Hypothesis replays sequences and
+    stops with ``FlakyStrategyDefinition`` when the same calls are answered differently the second time.
+    """
     base_url, headers = target.server.url(""), {"X-Token": target.api_key}
-    values = {**target.values, "refresh": target.jwt_pair()["refresh"]}
+    values = dict(target.values)
+    sequences = itertools.count()
+    key_rule = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
     class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            self.sequence = next(sequences)
+            values["refresh"] = target.jwt_pair()["refresh"]
+
+        def teardown(self) -> None:
+            hooks = requests.get(f"{base_url}/api/webhooks", headers=headers, timeout=30).json()["webhooks"]
+            for hook in hooks:
+                if hook["id"] != values["webhook_id"]:
+                    requests.delete(f"{base_url}/api/webhooks/{hook['id']}", headers=headers, timeout=30)
+            if all(hook["id"] != values["webhook_id"] for hook in hooks):  # the sequence deleted it
+                body = BODY_EXAMPLES[("/api/webhooks", "post")]
+                made = requests.post(f"{base_url}/api/webhooks", json=body, headers=headers, timeout=30)
+                values["webhook_id"] = made.json()["id"]
+
         def call(self, case: Any, **kwargs: Any) -> Any:
             if case.path_parameters:
                 case.path_parameters = _real(case.path_parameters, values)
             if isinstance(case.body, dict):
                 case.body = _real(case.body, values)
+            key = (case.headers or {}).get("Idempotency-Key")
+            if isinstance(key, str) and key_rule.match(key) and len(key) <= 240:
+                case.headers["Idempotency-Key"] = f"s{self.sequence}-{key}"
             response = case.call(**kwargs)
             CALLS[f"{case.operation.label} {response.status_code} (stateful)"] += 1
             return response
