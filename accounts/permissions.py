@@ -22,6 +22,7 @@ def role_required(role: str) -> type[BasePermission]:
 
     class HasRole(BasePermission):
         message = f"This operation needs the '{role}' role."
+        required_role = role  # read by the schema (config/schema.py documents the 403)
 
         def has_permission(self, request: Request, view: Any) -> bool:
             return isinstance(request.auth, Principal) and request.auth.has_role(role)

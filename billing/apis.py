@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from types import SimpleNamespace
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -30,7 +30,8 @@ from billing.serializers import (
     UsageQuerySerializer,
 )
 from billing.services import prices, topup_create
-from config.negotiation import FastContentNegotiation
+from config.negotiation import AcceptOnly, ErrorsAsJson, OwnFormatNegotiation
+from config.schema import OwnFormatSchema
 
 _AUTH_ERRORS = {
     401: OpenApiResponse(description="Missing, unknown, revoked or malformed credentials"),
@@ -93,10 +94,11 @@ class UsageApi(APIView):
         return Response(UsageOutputSerializer(usage).data)
 
 
-class _FormatIsOurs(FastContentNegotiation):
-    """``?format=`` is this API's own parameter (csv/json), not DRF's renderer override."""
+class _CsvRenderer(AcceptOnly):
+    """Lets content negotiation accept ``Accept: text/csv`` (it was a 406); the view streams the CSV."""
 
-    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)  # type: ignore[assignment]
+    media_type = "text/csv"
+    format = "csv"
 
 
 def _day_start(day: date | None) -> datetime | None:
@@ -109,9 +111,11 @@ _EXPORT_FORMATS = (
 )
 
 
-class UsageExportApi(APIView):
+class UsageExportApi(ErrorsAsJson, APIView):
     permission_classes = [IsClient]
-    content_negotiation_class = _FormatIsOurs
+    renderer_classes = [JSONRenderer, _CsvRenderer]
+    content_negotiation_class = OwnFormatNegotiation
+    schema = OwnFormatSchema()
 
     @extend_schema(
         summary="Every paid call and ledger entry of the caller between two days, streamed as CSV or JSON",

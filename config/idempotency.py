@@ -11,13 +11,14 @@ from rest_framework.exceptions import ValidationError
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX = 255
-_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, no spaces, as the IETF draft's examples
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"  # visible ASCII, no spaces, as the IETF draft's examples
+_KEY_RE = re.compile(IDEMPOTENCY_KEY_PATTERN)
 IDEMPOTENCY_RULE = "Must be 1 to 255 visible ASCII characters (a UUID is a good choice)."
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,
     # The rule as a schema too, so that generated clients and schema-driven tests send valid keys.
-    {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX, "pattern": _KEY_RE.pattern},
+    {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX, "pattern": IDEMPOTENCY_KEY_PATTERN},
     OpenApiParameter.HEADER,
     required=False,
     description=(

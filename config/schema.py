@@ -1,4 +1,5 @@
-"""The error responses every operation can give, added to the OpenAPI schema in one place.
+"""Two drf-spectacular postprocessing hooks: the error responses every operation can give, and the
+links between operations (:data:`LINKS`), each added to the OpenAPI schema in one place.
 
 drf-spectacular documents what each view declares; the answers that come from the layers around the
 views (authentication, throttling, the body limit, the parsers, a database outage) are the same for
@@ -6,11 +7,12 @@ every operation, so they are added here rather than repeated on each view. Rules
 
 - every 4xx/5xx is the error envelope (``ErrorEnvelope``) in ``application/json``, whatever the
   operation's success media types (errors are JSON even when ``image/png`` was accepted);
-- 401 when the operation needs credentials;
+- 401 when the operation needs credentials; 403 when its view requires a role (``role_required``);
 - 400 when it takes a query parameter, a header or a body (bad values, a malformed
   ``Idempotency-Key``, JSON that does not parse or nests too deep);
 - 404 when it has a path parameter (no such object, or not the caller's);
 - 413 and 415 when it takes a body (over ``MAAS_MAX_BODY_BYTES``; not ``application/json``);
+- 406 everywhere (an ``Accept`` that names none of the operation's media types);
 - 429 with ``Retry-After`` when the view is throttled;
 - 503 with ``Retry-After`` unless it is a probe that answers without any backing service (the view has
   neither authentication nor throttling: the liveness probes; readiness declares its own 503).
@@ -23,10 +25,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.openapi import AutoSchema
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
 JSON = "application/json"
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before trying again."}}
+
+
+class OwnFormatSchema(AutoSchema):
+    """The schema side of config.negotiation.OwnFormatNegotiation: no DRF renderer override
+    parameter (``format=json|png``, which such a view ignores); the view declares its own ``format``."""
+
+    def _get_format_parameters(self) -> list[dict[str, Any]]:
+        return []
 
 
 def _descriptions() -> dict[str, str]:
@@ -38,6 +49,7 @@ def _descriptions() -> dict[str, str]:
         "`token_revoked`)",
         "404": "No such object, or not the caller's (`not_found`)",
         "413": f"Body over the limit ({limit // 1024} KiB here; `MAAS_MAX_BODY_BYTES`)",
+        "406": "Accept names none of this operation's media types (`not_acceptable`)",
         "415": "Content-Type is not application/json (`unsupported_media_type`)",
         "429": "Too many requests (`throttled`); see Retry-After",
         "503": "A backing service is down (`database_unavailable`): nothing was done or charged; see Retry-After",
@@ -56,12 +68,14 @@ def _needs_credentials(operation: dict[str, Any]) -> bool:
     return any(requirement for requirement in operation.get("security", []))
 
 
-def _codes(operation: dict[str, Any], view: Any) -> set[str]:
+def _codes(operation: dict[str, Any], view: Any, descriptions: dict[str, str]) -> dict[str, str]:
+    """The common error codes this operation can answer, each with its description."""
     parameters = operation.get("parameters", [])
     has_body = "requestBody" in operation
     throttled = bool(getattr(view, "throttle_classes", None))
     authenticates = bool(getattr(view, "authentication_classes", None))
-    codes = set()
+    roles = [role for p in getattr(view, "permission_classes", []) if (role := getattr(p, "required_role", None))]
+    codes = {"406"}
     if _needs_credentials(operation):
         codes.add("401")
     if has_body or any(p["in"] in ("query", "header") for p in parameters):
@@ -74,7 +88,11 @@ def _codes(operation: dict[str, Any], view: Any) -> set[str]:
         codes.add("429")
     if throttled or authenticates:
         codes.add("503")
-    return codes
+    found = {code: descriptions[code] for code in codes}
+    if roles:
+        needed = " and ".join(f"`{role}`" for role in roles)
+        found["403"] = f"The caller lacks the {needed} role (`permission_denied`)"
+    return found
 
 
 def _error_body(response: dict[str, Any]) -> None:
@@ -91,8 +109,8 @@ def error_responses(result: dict[str, Any], generator: Any, request: Any, public
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
-            for code in _codes(operation, views.get((path, method))):
-                responses.setdefault(code, {"description": descriptions[code]})
+            for code, description in _codes(operation, views.get((path, method)), descriptions).items():
+                responses.setdefault(code, {"description": description})
             for code, response in responses.items():
                 if code[0] in "45":
                     _error_body(response)

@@ -6,14 +6,12 @@ the premium check and throttling happen in DRF before them, from the principal a
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 from django.http import HttpResponse
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,7 +20,8 @@ from accounts.principal import principal_of
 from accounts.throttling import ClientRateThrottle
 from billing.services import paid_request_read
 from config.idempotency import IDEMPOTENCY_PARAMETER
-from config.negotiation import FastContentNegotiation
+from config.negotiation import AcceptOnly, ErrorsAsJson, OwnFormatNegotiation
+from config.schema import OwnFormatSchema
 from memes.serializers import (
     ErrorEnvelopeSerializer,
     MemeByIdInputSerializer,
@@ -43,9 +42,10 @@ def _error(description: str, code: str, message: str, details: dict[str, Any] | 
     )
 
 
-# The by-id and PNG calls take `rating` (400 if not a known rating) and `Idempotency-Key` (400 if malformed).
+# The by-id and PNG calls take `rating` (400 if not a known rating), the by-id one `format` too, and
+# both `Idempotency-Key` (400 if malformed).
 BY_ID_BAD_REQUEST = _error(
-    "A bad `rating` or `Idempotency-Key`; `details` names it.",
+    "A bad `rating`, `format` (by id) or `Idempotency-Key`; `details` names it.",
     "validation_error",
     "Invalid input: rating.",
     {"rating": ['"xx" is not a valid choice.']},
@@ -70,45 +70,17 @@ PAID_ERRORS = {
 PNG_RESPONSE = OpenApiResponse(OpenApiTypes.BINARY, description="The meme as a PNG image (`image/png`).")
 
 
-class _PngRenderer(BaseRenderer):
+class _PngRenderer(AcceptOnly):
     """Lets content negotiation accept ``Accept: image/png``; the views return the PNG themselves."""
 
     media_type = "image/png"
     format = "png"
-    charset = None
-    render_style = "binary"
-
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
-        return JSONRenderer().render(data)  # errors stay the JSON envelope
 
 
-class _FormatIsOurs(FastContentNegotiation):
-    """``?format=`` is this API's own parameter (json/image), not DRF's renderer override."""
-
-    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)  # type: ignore[assignment]
-
-
-class _FormatIsOursSchema(AutoSchema):
-    """The schema side of :class:`_FormatIsOurs`: no DRF renderer override (``format=json|png``, which
-    these views ignore); the views that take ``format`` declare their own."""
-
-    def _get_format_parameters(self) -> list[dict[str, Any]]:
-        return []
-
-
-class PaidMemeApi(APIView):
+class PaidMemeApi(ErrorsAsJson, APIView):
     renderer_classes = [JSONRenderer, _PngRenderer]
-    content_negotiation_class = _FormatIsOurs
-    schema = _FormatIsOursSchema()
-
-    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
-        response = super().finalize_response(request, response, *args, **kwargs)
-        if isinstance(response, Response) and response.status_code >= 400:
-            # Errors are JSON whatever was accepted.
-            response.accepted_renderer = JSONRenderer()
-            response.accepted_media_type = "application/json"
-            response["Content-Type"] = "application/json"
-        return response
+    content_negotiation_class = OwnFormatNegotiation
+    schema = OwnFormatSchema()
 
     @staticmethod
     def wants_png(request: Request, requested_format: str = "json") -> bool:

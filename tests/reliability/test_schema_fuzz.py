@@ -1,19 +1,26 @@
 """Schemathesis over the whole OpenAPI schema (issue 11): every operation the schema documents,
-called on the production server (``deploy/serve``) by a client holding every role (premium AI,
-billing.topup, ingest, staff) with enough tokens, answers with no 5xx, a documented status code, a
-documented content type and a body that matches its documented schema.
+called on the production server (``deploy/serve``), answers with no 5xx, a documented status code, a
+documented content type, and a body and headers that match the schema.
 
-Schemathesis' own phases run per operation: the schema's examples, the coverage phase (boundary and
-invalid values for each parameter, missing required ones) and a bounded fuzzing phase, all with a fixed
-seed (``derandomize``) so CI sees the same cases each run. Path parameters get real ids as examples
-(a meme, an ingest record, a webhook of the caller) so by-id operations are reached, not only their 404.
-``FUZZ_EXAMPLES`` (default 25) bounds the fuzzing phase per operation.
+Each operation runs three times: as a client holding every role (premium AI, billing.topup, ingest,
+staff) with 10 M tokens, by API key and by JWT, and as a client holding none (its 403s must be
+documented too). Schemathesis' phases run per operation: the schema's examples (real ids and valid
+bodies, through placeholders), the coverage phase (boundary and invalid values, missing parameters,
+other methods) and a fuzzing phase, positive and negative, with a fixed seed (``derandomize``) so CI
+sees the same cases each run; then its stateful phase follows the schema's links. Bounds:
+``FUZZ_EXAMPLES`` (default 30 per operation and credential), ``FUZZ_STATEFUL_EXAMPLES`` (default 30
+sequences of up to 6 calls): ~3,900 calls, 24 s on a quiet 2-core machine, ~100 s on a loaded one.
+``FUZZ_EXTRA_CHECKS=1`` adds schemathesis' stricter checks, to explore by hand (docs/reliability.md
+says which do not hold).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import re
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,15 +44,16 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts.roles import ALL_ROLES
+from config.idempotency import IDEMPOTENCY_KEY_PATTERN
 from tests.billing.servers import Server, running_servers
-from tests.ingest.conftest import VALID
+from tests.ingest.conftest import VALID, _delete_queue
 from tests.memes.loc_files import catalogue_import_into_db
 
 # ``django_db`` only so the test database is set up (pytest-django creates only the databases some
 # test asks for); the data is the module's, committed for the server to see (``target``).
 pytestmark = [pytest.mark.postgres, pytest.mark.services, pytest.mark.django_db]
 
-FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
+FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
 STATEFUL_EXAMPLES = int(os.environ.get("FUZZ_STATEFUL_EXAMPLES", "30"))  # sequences of up to 6 calls
 CALLS: Counter[str] = Counter()  # "GET /api/memes 200 (jwt)" → calls made; printed at the end (pytest -s)
 CHECKS = [
@@ -68,13 +76,28 @@ if os.environ.get("FUZZ_EXTRA_CHECKS") == "1":
 # The server's login limits raised, so that fuzzing reaches the token endpoints' own answers instead of
 # a 429 after the 30th call or a lockout after the 10th failure (both documented, and tested elsewhere:
 # tests/accounts/test_login_limits.py). The per-client limits stay the production defaults.
-SERVER_ENV = {"THROTTLE_LOGIN": "100000/min", "THROTTLE_REPORTS": "100000/min", "AXES_FAILURE_LIMIT": "100000"}
+# Queues of this module's own (the accepted records and webhook events the fuzz makes go there, and
+# are deleted with them: no later test's worker gets messages about rows that no longer exist).
+QUEUES = {
+    "INGEST_QUEUE": f"ingest-fuzz-{uuid.uuid4().hex[:10]}",
+    "WEBHOOKS_QUEUE": f"webhooks-fuzz-{uuid.uuid4().hex[:10]}",
+}
+SERVER_ENV = {
+    "THROTTLE_LOGIN": "100000/min",
+    "THROTTLE_REPORTS": "100000/min",
+    "AXES_FAILURE_LIMIT": "100000",
+    **QUEUES,
+}
 
 
 @pytest.fixture(scope="module")
 def server(django_db_setup: None, django_db_blocker: Any) -> Iterator[Server]:
-    with django_db_blocker.unblock(), running_servers(1, env=SERVER_ENV) as servers:
-        yield servers[0]
+    try:
+        with django_db_blocker.unblock(), running_servers(1, env=SERVER_ENV) as servers:
+            yield servers[0]
+    finally:
+        for queue in QUEUES.values():
+            _delete_queue(queue)
 
 
 # Values only known once the fixture's data exists (the schema is read at collection): the schema's
@@ -136,6 +159,7 @@ def _real(value: Any, values: dict[str, Any]) -> Any:
 class Target:
     server: Server
     api_key: str
+    plain_key: str  # a client with no role, not staff: the 403s must be documented too
     values: dict[str, Any]  # the real values of the placeholders
 
     def jwt_pair(self) -> dict[str, str]:
@@ -177,18 +201,24 @@ def target(server: Server, django_db_blocker: Any, tmp_path_factory: pytest.Temp
                 "record_id": record.json()["id"],
                 "api_key": key,
             }
-            yield Target(server=server, api_key=key, values=values)
+            plain = client_create(name="plain", roles=())
+            account_credit(client_id=plain.pk, amount=10_000, reason="fuzzing")
+            _, plain_key = api_key_create(client=plain)
+            yield Target(server=server, api_key=key, plain_key=plain_key, values=values)
             print(f"\nschema fuzz: {sum(CALLS.values())} calls", *sorted(CALLS.items()), sep="\n  ")
         finally:
             call_command("flush", interactive=False, verbosity=0)
 
 
-@pytest.fixture(params=["api_key", "jwt"])
+@pytest.fixture(params=["api_key", "jwt", "plain"])
 def credentials(request: pytest.FixtureRequest, target: Target) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """Each operation is fuzzed twice: with the API key, and with a JWT obtained for this operation (an
-    access token lives 5 minutes). Returns (name, headers, the real values of the placeholders)."""
+    """Each operation is fuzzed three times: with the all-roles client's API key, with a JWT obtained
+    for it for this operation (an access token lives 5 minutes), and with the key of a client holding
+    no role. Returns (name, headers, the real values of the placeholders)."""
     if request.param == "api_key":
         return "api_key", {"X-Token": target.api_key}, {**target.values, "refresh": target.jwt_pair()["refresh"]}
+    if request.param == "plain":
+        return "plain", {"X-Token": target.plain_key}, {**target.values, "refresh": target.jwt_pair()["refresh"]}
     pair = target.jwt_pair()
     return "jwt", {"Authorization": f"Bearer {pair['access']}"}, {**target.values, "refresh": pair["refresh"]}
 
@@ -232,16 +262,40 @@ def test_every_operation_conforms_to_the_schema(
 
 def test_chains_of_calls_conform_to_the_schema(target: Target) -> None:
     """Schemathesis' stateful phase: sequences of calls where one answer feeds the next (the ids a
-    POST returns used by the by-id operations), along the schema's links (config/schema.py)."""
+    POST returns used by the by-id operations), along the schema's links (config/schema.py).
+
+    What a sequence leaves on the server is undone before the next (a fresh refresh token, the
+    sequence's webhooks deleted, its Idempotency-Keys its own): Hypothesis replays sequences and
+    stops with ``FlakyStrategyDefinition`` when the same calls are answered differently the second time.
+    """
     base_url, headers = target.server.url(""), {"X-Token": target.api_key}
-    values = {**target.values, "refresh": target.jwt_pair()["refresh"]}
+    values = dict(target.values)
+    sequences = itertools.count()
+    key_rule = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
     class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            self.sequence = next(sequences)
+            values["refresh"] = target.jwt_pair()["refresh"]
+
+        def teardown(self) -> None:
+            hooks = requests.get(f"{base_url}/api/webhooks", headers=headers, timeout=30).json()["webhooks"]
+            for hook in hooks:
+                if hook["id"] != values["webhook_id"]:
+                    requests.delete(f"{base_url}/api/webhooks/{hook['id']}", headers=headers, timeout=30)
+            if all(hook["id"] != values["webhook_id"] for hook in hooks):  # the sequence deleted it
+                body = BODY_EXAMPLES[("/api/webhooks", "post")]
+                made = requests.post(f"{base_url}/api/webhooks", json=body, headers=headers, timeout=30)
+                values["webhook_id"] = made.json()["id"]
+
         def call(self, case: Any, **kwargs: Any) -> Any:
             if case.path_parameters:
                 case.path_parameters = _real(case.path_parameters, values)
             if isinstance(case.body, dict):
                 case.body = _real(case.body, values)
+            key = (case.headers or {}).get("Idempotency-Key")
+            if isinstance(key, str) and key_rule.match(key) and len(key) <= 240:
+                case.headers["Idempotency-Key"] = f"s{self.sequence}-{key}"
             response = case.call(**kwargs)
             CALLS[f"{case.operation.label} {response.status_code} (stateful)"] += 1
             return response
