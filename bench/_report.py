@@ -17,6 +17,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "benchmarks.md"
+# The Library of Congress data (../shared/data, see its PROVENANCE.md): next to the checkout, or one
+# level further up for a worktree one level deeper. A user's clone has none: scripts fall back or say so.
+SHARED_DATA = next(
+    (p for p in (ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data") if p.exists()),
+    ROOT.parent / "shared" / "data",
+)
+LOC_SUBSET = SHARED_DATA / "loc_memegenerator_subset.csv"
+LOC_LANGUAGES = SHARED_DATA / "loc_memegenerator_language.csv"
 
 
 def machine() -> str:
@@ -49,6 +57,28 @@ def percentile(values: list[float], pct: float) -> float:
 
 def progress(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def wait_until_serving(process: subprocess.Popen, port: int, *, what: str, seconds: float, log: Path) -> None:
+    """Until ``GET /api/health`` on ``port`` answers 200; raises when the server exits first (quoting
+    the end of its ``log``) or is not serving within ``seconds``."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited: {log.read_text(errors='replace')[-2000:]}")
+        with (
+            contextlib.suppress(OSError, urllib.error.URLError),
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1) as response,
+        ):
+            if response.status == 200:
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} not serving in {seconds:.0f} s; see {log}")
+        time.sleep(0.2)
 
 
 def git_revision() -> str:

@@ -33,8 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +46,7 @@ from _report import (  # noqa: E402
     serve_command,
     serve_description,
     stop_process,
+    wait_until_serving,
     write_section,
 )
 
@@ -226,19 +225,7 @@ def _server(kind: str, port: int, env: dict[str, str]):
         command, cwd=ROOT, env={**env, **extra}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{kind} exited: {Path(log.name).read_text()[-2000:]}")
-            with (
-                contextlib.suppress(OSError, urllib.error.URLError),
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1) as response,
-            ):
-                if response.status == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{kind} not ready in 60 s")
-            time.sleep(0.2)
+        wait_until_serving(process, port, what=kind, seconds=60, log=Path(log.name))
         progress(f"{kind} pid={process.pid} port={port} ready")
         yield process
     finally:

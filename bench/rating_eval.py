@@ -33,13 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-# ../shared/data next to the checkout (a worktree one level deeper finds it one level up).
-SHARED = next(
-    (p for p in (ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data") if p.exists()),
-    ROOT.parent / "shared" / "data",
-)
-SUBSET = SHARED / "loc_memegenerator_subset.csv"
-LANGUAGES = SHARED / "loc_memegenerator_language.csv"
+
+from _report import LOC_LANGUAGES, LOC_SUBSET  # noqa: E402
+
 LABELS = ROOT / "bench" / "rating_labels.csv"
 MAIN_LANGUAGES = ("en", "es", "ru", "pt", "de", "it")
 
@@ -66,9 +62,9 @@ def setup_django() -> None:
 
 def subset_rows() -> list[tuple[str, str, str, str]]:
     """(meme id, language, caption, template) as the import reads them."""
-    languages = {row[0]: row[1] for row in csv.reader(LANGUAGES.open(encoding="utf-8"))}
+    languages = {row[0]: row[1] for row in csv.reader(LOC_LANGUAGES.open(encoding="utf-8"))}
     rows = []
-    for record in csv.DictReader(SUBSET.open(encoding="utf-8")):
+    for record in csv.DictReader(LOC_SUBSET.open(encoding="utf-8")):
         upper = "" if record["Upper Text"] == "-" else record["Upper Text"]
         lower = "" if record["Lower Text"] == "-" else record["Lower Text"]
         text = " ".join(part for part in (upper, lower) if part) or record["Alternate Text"]
@@ -87,8 +83,8 @@ def main() -> None:
     parser.add_argument("--http-redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/7"))
     args = parser.parse_args()
     load_start = os.getloadavg()
-    if not SUBSET.exists():
-        sys.exit(f"needs the LoC subset at {SUBSET}")
+    if not LOC_SUBSET.exists():
+        sys.exit(f"needs the LoC subset at {LOC_SUBSET}")
     setup_django()
     from _report import median, progress, write_section
     from rating_http import QUERIES
@@ -185,7 +181,7 @@ def main() -> None:
             )
             text_caches_clear()
             cpu = time.process_time()
-            summary = catalogue.catalogue_import(path=SUBSET, languages_path=LANGUAGES, progress=False)
+            summary = catalogue.catalogue_import(path=LOC_SUBSET, languages_path=LOC_LANGUAGES, progress=False)
             cpu_rates[variant].append(summary.rows / (time.process_time() - cpu))
             rates[variant].append(summary.rows / summary.seconds)
     catalogue.rate_meme, catalogue.rate_text = real
@@ -198,7 +194,7 @@ def main() -> None:
     from memes.text import words
 
     Meme.objects.all().delete()
-    catalogue.catalogue_import(path=SUBSET, languages_path=LANGUAGES, progress=False)
+    catalogue.catalogue_import(path=LOC_SUBSET, languages_path=LOC_LANGUAGES, progress=False)
     index_holder.reset()
     vocabulary = [w for _, lang, text, _ in rows if lang == "en" for w in words(text) if len(w) > 3]
     rng = random.Random(7)

@@ -35,7 +35,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -45,14 +44,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _report import median, progress, stop_process  # noqa: E402
+from _report import LOC_LANGUAGES, LOC_SUBSET, median, progress, stop_process, wait_until_serving  # noqa: E402
 
-SHARED = next(
-    (p for p in (ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data") if p.exists()),
-    ROOT.parent / "shared" / "data",
-)
-SUBSET = SHARED / "loc_memegenerator_subset.csv"
-LANGUAGES = SHARED / "loc_memegenerator_language.csv"
 QUERIES = ("cat", "dog", "monday", "coffee")
 SPREAD_TOKENS = 400  # per client: 1,000 clients cover ~400,000 paid calls
 
@@ -150,7 +143,7 @@ def _setup(variant: Variant, redis_url: str) -> None:
     progress(f"{variant.name} ({variant.revision}): migrate, import, clients")
     output = subprocess.run(
         [
-            sys.executable, "-c", SETUP, variant.database_url, redis_url, str(SUBSET), str(LANGUAGES),
+            sys.executable, "-c", SETUP, variant.database_url, redis_url, str(LOC_SUBSET), str(LOC_LANGUAGES),
             str(variant.keys), str(SPREAD_TOKENS),
         ],
         cwd=variant.source, env=_env(variant, redis_url), capture_output=True, text=True,
@@ -169,19 +162,8 @@ def _server(variant: Variant, redis_url: str, work: Path) -> Iterator[None]:
             cwd=variant.source, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{variant.name}'s server exited; see {work / f'serve-{variant.name}.log'}")
-            with (
-                contextlib.suppress(OSError, urllib.error.URLError),
-                urllib.request.urlopen(f"http://127.0.0.1:{variant.port}/api/health", timeout=1) as response,
-            ):
-                if response.status == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{variant.name}'s server not ready in 90 s")
-            time.sleep(0.3)
+        log_path = work / f"serve-{variant.name}.log"
+        wait_until_serving(process, variant.port, what=f"{variant.name}'s server", seconds=90, log=log_path)
         progress(f"{variant.name}: serving on port {variant.port} (pid {process.pid})")
         yield
     finally:
