@@ -34,27 +34,7 @@ smoke_paid_meme "$base" "$KEY"
 smoke_ingest "$base" "$KEY"
 
 step "SIGKILL of the worker container during a 2,000-record burst"
-sender="burst-$RANDOM$RANDOM"
-"${PYTHON:-.venv/bin/python}" deploy/check/burst.py "$base" "$KEY" 2000 "$sender" > "$CHECK_TMP/ids" &
-burst=$!
-stored() { psql_maas "SELECT count(*) FROM ingest_ingestrecord WHERE sender = '$sender'"; }
-for _ in $(seq 120); do [ "$(stored)" -gt 0 ] && break; sleep 0.5; done
-"${PODMAN[@]}" kill -s KILL "$worker" >/dev/null
-ok "worker container SIGKILLed with $(stored) of 2000 stored"
-"${PODMAN[@]}" start "$worker" >/dev/null
-wait $burst || fail "the burst was not accepted whole"
-[ "$(wc -l < "$CHECK_TMP/ids")" = 2000 ] || fail "expected 2000 ids, got $(wc -l < "$CHECK_TMP/ids")"
-for i in $(seq 180); do
-    n=$(stored)
-    [ "$n" -ge 2000 ] && break
-    progress "$i" "waiting for the 2000 records to be stored ($n so far)"
-    sleep 1
-done
-psql_maas "SELECT uuid FROM ingest_ingestrecord WHERE sender = '$sender'" | sort > "$CHECK_TMP/stored"
-sort "$CHECK_TMP/ids" > "$CHECK_TMP/accepted"
-cmp -s "$CHECK_TMP/accepted" "$CHECK_TMP/stored" \
-    || fail "accepted and stored differ: $(comm -23 "$CHECK_TMP/accepted" "$CHECK_TMP/stored" | wc -l) lost, $(( $(wc -l < "$CHECK_TMP/stored") - $(sort -u "$CHECK_TMP/stored" | wc -l) )) duplicated"
-ok "all 2000 accepted records stored exactly once after the SIGKILL (0 lost, 0 duplicated)"
+burst_kill_and_verify "$base" "$KEY" "$worker" psql_maas
 
 step "make down with volumes"
 deploy/compose/down.sh -v

@@ -193,3 +193,31 @@ stop_and_expect_zero() {  # stop_and_expect_zero NAME TIMEOUT
     [ "$code" = 0 ] || fail "$1 exited $code after SIGTERM"
     ok "$1: SIGTERM → exit 0 in $((SECONDS - start)) s"
 }
+
+# burst_kill_and_verify BASE_URL KEY WORKER SQL: 2,000 records sent to BASE_URL's ingest while the
+# WORKER container is SIGKILLed once records are being stored, then started again; the ids that got
+# a 202 and the ids stored must be the same set. SQL is a command that runs its argument against
+# the stack's database and prints the rows (one column, unaligned).
+burst_kill_and_verify() {
+    local base=$1 key=$2 worker=$3 sql=$4 sender="burst-$RANDOM$RANDOM" burst n i
+    "${PYTHON:-.venv/bin/python}" deploy/check/burst.py "$base" "$key" 2000 "$sender" > "$CHECK_TMP/ids" &
+    burst=$!
+    stored() { "$sql" "SELECT count(*) FROM ingest_ingestrecord WHERE sender = '$sender'"; }
+    for _ in $(seq 120); do [ "$(stored)" -gt 0 ] && break; sleep 0.5; done
+    "${PODMAN[@]}" kill -s KILL "$worker" >/dev/null
+    ok "worker container SIGKILLed with $(stored) of 2000 stored"
+    "${PODMAN[@]}" start "$worker" >/dev/null
+    wait $burst || fail "the burst was not accepted whole"
+    [ "$(wc -l < "$CHECK_TMP/ids")" = 2000 ] || fail "expected 2000 ids, got $(wc -l < "$CHECK_TMP/ids")"
+    for i in $(seq 180); do
+        n=$(stored)
+        [ "$n" -ge 2000 ] && break
+        progress "$i" "waiting for the 2000 records to be stored ($n so far)"
+        sleep 1
+    done
+    "$sql" "SELECT uuid FROM ingest_ingestrecord WHERE sender = '$sender'" | sort > "$CHECK_TMP/stored"
+    sort "$CHECK_TMP/ids" > "$CHECK_TMP/accepted"
+    cmp -s "$CHECK_TMP/accepted" "$CHECK_TMP/stored" \
+        || fail "accepted and stored differ: $(comm -23 "$CHECK_TMP/accepted" "$CHECK_TMP/stored" | wc -l) lost, $(( $(wc -l < "$CHECK_TMP/stored") - $(sort -u "$CHECK_TMP/stored" | wc -l) )) duplicated"
+    ok "all 2000 accepted records stored exactly once after the SIGKILL (0 lost, 0 duplicated)"
+}
