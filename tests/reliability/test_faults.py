@@ -201,11 +201,15 @@ def test_a_hung_redis_is_skipped_not_waited_for(fresh_stack: Stack) -> None:
     assert _balance(stack, "hung-paid") == 1000 - 1 - served
 
     stack.redis.resume()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and get(server, "/api/ready").json()["status"] != "ready":
+    # Each server process finds Redis back at its own next probe (within 5 s): ready once both have,
+    # so ask until several answers in a row say so (either process may take each request).
+    deadline, in_a_row = time.monotonic() + 20, 0
+    while time.monotonic() < deadline and in_a_row < 6:
+        ready = get(server, "/api/ready")
+        in_a_row = in_a_row + 1 if ready.json()["status"] == "ready" else 0
         get(server, "/api/memes?query=cat", headers={"X-Token": paid_key})
-        time.sleep(0.5)
-    assert get(server, "/api/ready").json()["status"] == "ready"
+        time.sleep(0.2)
+    assert in_a_row >= 6, (ready.text, _log(server)[-4000:])
     log = _log(server)
     assert "Traceback" not in log and " 500 " not in log, log[-3000:]
     stack.manage("check_ledger")
