@@ -12,6 +12,9 @@ import statistics
 import subprocess
 import sys
 import threading
+import time
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -59,17 +62,16 @@ def progress(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def wait_until_serving(process: subprocess.Popen, port: int, *, what: str, seconds: float, log: Path) -> None:
+def wait_until_serving(
+    process: subprocess.Popen, port: int, *, what: str, seconds: float, log: Path | None = None
+) -> None:
     """Until ``GET /api/health`` on ``port`` answers 200; raises when the server exits first (quoting
-    the end of its ``log``) or is not serving within ``seconds``."""
-    import time
-    import urllib.error
-    import urllib.request
-
+    the end of its ``log``, if it has one) or is not serving within ``seconds``."""
     deadline = time.monotonic() + seconds
     while True:
         if process.poll() is not None:
-            raise RuntimeError(f"{what} exited: {log.read_text(errors='replace')[-2000:]}")
+            tail = log.read_text(errors="replace")[-2000:] if log else ""
+            raise RuntimeError(f"{what} exited with {process.returncode}: {tail}")
         with (
             contextlib.suppress(OSError, urllib.error.URLError),
             urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1) as response,
@@ -77,7 +79,7 @@ def wait_until_serving(process: subprocess.Popen, port: int, *, what: str, secon
             if response.status == 200:
                 return
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} not serving in {seconds:.0f} s; see {log}")
+            raise RuntimeError(f"{what} not serving in {seconds:.0f} s" + (f"; see {log}" if log else ""))
         time.sleep(0.2)
 
 

@@ -48,6 +48,7 @@ from _report import (  # noqa: E402
     serve_command,
     serve_description,
     stop_process,
+    wait_until_serving,
     write_section,
 )
 from billing_bench import DEFAULT_DB, LUA, SPREAD_CLIENTS, _prepare, _setup_django, _wrk  # noqa: E402
@@ -136,7 +137,7 @@ def _nginx_serve(port: int, env: dict[str, str], work: Path) -> list[subprocess.
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     app_port = free_port()
     app = _serve()(app_port, env, work)
-    _wait_ready(app_port, app[0])
+    wait_until_serving(app[0], app_port, what=f"server on port {app_port}", seconds=90)
     # nginx's workers run as an unprivileged user when started as root: their temp files (large
     # responses are buffered to disk) need a directory they can enter.
     work = Path(tempfile.mkdtemp(prefix="bench-nginx-"))
@@ -161,27 +162,12 @@ CONFIGS = {
 }  # fmt: skip
 
 
-def _wait_ready(port: int, process: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server on port {port} exited with {process.returncode}")
-        with (
-            contextlib.suppress(OSError, urllib.error.URLError),
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1) as response,
-        ):
-            if response.status == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"server on port {port} not ready in {timeout:.0f} s")
-
-
 @contextlib.contextmanager
 def _running(config: Config, env: dict[str, str], work: Path) -> Iterator[int]:
     port = free_port()
     processes = config.start(port, env, work)
     try:
-        _wait_ready(port, processes[0])
+        wait_until_serving(processes[0], port, what=f"server on port {port}", seconds=90)
         progress(f"{config.name}: ready on port {port} (pids {[p.pid for p in processes]})")
         yield port
     finally:
